@@ -1,0 +1,134 @@
+#include "dt-config.h"
+
+#include "dt-enum-types.h"
+#include "dt-error.h"
+
+/* dialtoned.conf: every group and key the daemon understands. Anything else
+ * in the file is an error, not a silent no-op, so typos are caught at
+ * start-up rather than discovered as "the setting does nothing". */
+
+static const DtSettingSpec daemon_specs[] = {
+  { .key = "log-level", .kind = DT_SETTING_CHOICE, .default_value = "message",
+    .choices_enum = dt_log_level_get_type },
+  { NULL }
+};
+
+typedef struct {
+  const char          *name;
+  const DtSettingSpec *specs;
+} ConfigGroup;
+
+static const ConfigGroup config_groups[] = {
+  { "daemon", daemon_specs },
+};
+
+struct _DtConfig {
+  GObject     parent_instance;
+  GHashTable *groups; /* name → DtSettings */
+};
+
+G_DEFINE_FINAL_TYPE (DtConfig, dt_config, G_TYPE_OBJECT)
+
+static void
+dt_config_finalize (GObject *object)
+{
+  DtConfig *self = DT_CONFIG (object);
+
+  g_hash_table_unref (self->groups);
+  G_OBJECT_CLASS (dt_config_parent_class)->finalize (object);
+}
+
+static void
+dt_config_class_init (DtConfigClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = dt_config_finalize;
+}
+
+static void
+dt_config_init (DtConfig *self)
+{
+  self->groups = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                        (GDestroyNotify) dt_settings_free);
+  for (guint i = 0; i < G_N_ELEMENTS (config_groups); i++)
+    g_hash_table_insert (self->groups, (gpointer) config_groups[i].name,
+                         dt_settings_new (config_groups[i].specs));
+}
+
+DtConfig *
+dt_config_new (void)
+{
+  return g_object_new (DT_TYPE_CONFIG, NULL);
+}
+
+/* A missing file means "all defaults". Any other problem fails the whole
+ * load with one line naming the file, the group and key, and what is wrong,
+ * and leaves the configuration unchanged. */
+gboolean
+dt_config_load_file (DtConfig   *self,
+                     const char *path,
+                     GError    **error)
+{
+  g_autoptr(GKeyFile) keyfile = g_key_file_new ();
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GHashTable) loaded = NULL;
+  g_auto(GStrv) groups = NULL;
+
+  if (!g_key_file_load_from_file (keyfile, path, G_KEY_FILE_NONE, &local_error))
+    {
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return TRUE;
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                   "%s: %s", path, local_error->message);
+      return FALSE;
+    }
+
+  loaded = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                  (GDestroyNotify) dt_settings_free);
+  groups = g_key_file_get_groups (keyfile, NULL);
+  for (char **g = groups; *g != NULL; g++)
+    {
+      DtSettings *current = g_hash_table_lookup (self->groups, *g);
+      g_autoptr(DtSettings) next = NULL;
+      const char *group_key = NULL;
+
+      if (current == NULL)
+        {
+          g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                       "%s: [%s]: unknown group", path, *g);
+          return FALSE;
+        }
+      next = dt_settings_copy (current);
+      if (!dt_settings_load_keyfile (next, keyfile, *g, &local_error))
+        {
+          g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                       "%s: [%s] %s", path, *g, local_error->message);
+          return FALSE;
+        }
+      g_hash_table_lookup_extended (self->groups, *g, (gpointer *) &group_key, NULL);
+      g_hash_table_insert (loaded, (gpointer) group_key, g_steal_pointer (&next));
+    }
+
+  /* Every group parsed: only now replace what we had. */
+  {
+    GHashTableIter iter;
+    gpointer key, value;
+
+    g_hash_table_iter_init (&iter, loaded);
+    while (g_hash_table_iter_next (&iter, &key, &value))
+      {
+        g_hash_table_iter_steal (&iter);
+        g_hash_table_insert (self->groups, key, value);
+      }
+  }
+  return TRUE;
+}
+
+DtSettings *
+dt_config_get_group (DtConfig   *self,
+                     const char *group)
+{
+  DtSettings *settings = g_hash_table_lookup (self->groups, group);
+
+  g_return_val_if_fail (settings != NULL, NULL);
+  return settings;
+}

@@ -1,0 +1,3 @@
+#include "dt-error.h"
+
+G_DEFINE_QUARK (dt-error-quark, dt_error)

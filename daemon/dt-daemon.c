@@ -1,0 +1,403 @@
+#include "dt-daemon.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+
+#include "dt-build-config.h"
+#include "core/dt-config.h"
+#include "core/dt-dummy-backend.h"
+#include "core/dt-enum-types.h"
+#include "core/dt-manager.h"
+#include "core/dt-state.h"
+#include "dbus/dt-dbus-exporter.h"
+#include "store/dt-store.h"
+
+#if DT_HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+/* How long the backend may take to unregister and hang up before the daemon
+ * exits anyway: systemd's own stop timeout is 90 s, a user waits less. */
+#define SHUTDOWN_BOUND_SECONDS 10
+
+struct _DtDaemon {
+  GObject          parent_instance;
+
+  DtDaemonOptions  options;
+  DtLogFilter     *log_filter;
+
+  GMainLoop       *loop;
+  int              exit_status;
+  gboolean         shutting_down;
+  gboolean         name_acquired;
+  gint64           started_usec;
+
+  DtConfig        *config;
+  DtStore         *store;
+  DtBackend       *backend;
+  DtManager       *manager;
+  GDBusConnection *connection;
+  DtDbusExporter  *exporter;
+  guint            name_owner_id;
+  GSList          *unix_signal_ids;
+  guint            shutdown_bound_id;
+};
+
+G_DEFINE_FINAL_TYPE (DtDaemon, dt_daemon, G_TYPE_OBJECT)
+
+static void
+notify_systemd (const char *state)
+{
+#if DT_HAVE_LIBSYSTEMD
+  sd_notify (0, state);
+#endif
+}
+
+static void
+fail_start (DtDaemon   *self,
+            int         exit_status,
+            const char *message)
+{
+  /* One plain line on stderr: the user (or journald) sees exactly what is
+   * wrong and where, with no log-level prefix to parse. */
+  g_printerr ("dialtoned: %s\n", message);
+  self->exit_status = exit_status;
+}
+
+static void
+finish_shutdown (DtDaemon *self)
+{
+  g_clear_handle_id (&self->shutdown_bound_id, g_source_remove);
+
+  if (self->exporter != NULL)
+    dt_dbus_exporter_unexport (self->exporter);
+  if (self->name_owner_id != 0)
+    {
+      g_bus_unown_name (self->name_owner_id);
+      self->name_owner_id = 0;
+    }
+  /* ReleaseName and any last signals must reach the bus before we exit. */
+  if (self->connection != NULL && !g_dbus_connection_is_closed (self->connection))
+    g_dbus_connection_flush_sync (self->connection, NULL, NULL);
+  if (self->store != NULL)
+    dt_store_close (self->store);
+
+  g_main_loop_quit (self->loop);
+}
+
+static void
+on_backend_shut_down (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(DtDaemon) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!dt_backend_shutdown_finish (DT_BACKEND (source), result, &error))
+    g_warning ("Backend shutdown: %s", error->message);
+  if (self->shutting_down && g_main_loop_is_running (self->loop))
+    finish_shutdown (self);
+}
+
+static gboolean
+on_shutdown_bound (gpointer user_data)
+{
+  DtDaemon *self = user_data;
+
+  self->shutdown_bound_id = 0;
+  g_warning ("Backend did not finish shutting down within %d s; exiting anyway",
+             SHUTDOWN_BOUND_SECONDS);
+  finish_shutdown (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+begin_shutdown (DtDaemon *self,
+                int       exit_status)
+{
+  if (self->shutting_down)
+    return;
+  self->shutting_down = TRUE;
+  self->exit_status = exit_status;
+  notify_systemd ("STOPPING=1\nSTATUS=Shutting down");
+  g_message ("Shutting down");
+
+  if (self->backend == NULL)
+    {
+      finish_shutdown (self);
+      return;
+    }
+  self->shutdown_bound_id = g_timeout_add_seconds (SHUTDOWN_BOUND_SECONDS, on_shutdown_bound, self);
+  dt_backend_shutdown_async (self->backend, NULL, on_backend_shut_down, g_object_ref (self));
+}
+
+static gboolean
+on_unix_signal (gpointer user_data)
+{
+  begin_shutdown (DT_DAEMON (user_data), EXIT_SUCCESS);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_name_acquired (GDBusConnection *connection,
+                  const char      *name,
+                  gpointer         user_data)
+{
+  DtDaemon *self = user_data;
+
+  self->name_acquired = TRUE;
+  g_message ("Ready on the %s bus as %s (%.1f ms after start)",
+             self->options.bus_type == G_BUS_TYPE_SYSTEM ? "system" : "session", name,
+             (g_get_monotonic_time () - self->started_usec) / 1000.0);
+  notify_systemd ("READY=1\nSTATUS=Ready");
+}
+
+static void
+on_name_lost (GDBusConnection *connection,
+              const char      *name,
+              gpointer         user_data)
+{
+  DtDaemon *self = user_data;
+
+  if (self->shutting_down)
+    return;
+  if (connection == NULL)
+    {
+      fail_start (self, EX_UNAVAILABLE, "lost the connection to the message bus");
+      begin_shutdown (self, EX_UNAVAILABLE);
+    }
+  else if (!self->name_acquired)
+    {
+      g_autofree char *msg =
+        g_strdup_printf ("%s is already owned by another process (use --replace to take it over)", name);
+      fail_start (self, EXIT_FAILURE, msg);
+      begin_shutdown (self, EXIT_FAILURE);
+    }
+  else
+    {
+      g_message ("Replaced by another instance on %s; exiting", name);
+      begin_shutdown (self, EXIT_SUCCESS);
+    }
+}
+
+static void
+on_connection_closed (GDBusConnection *connection,
+                      gboolean         remote_peer_vanished,
+                      GError          *error,
+                      gpointer         user_data)
+{
+  DtDaemon *self = user_data;
+
+  if (self->shutting_down)
+    return;
+  g_warning ("The message bus closed our connection%s%s", error ? ": " : "",
+             error ? error->message : "");
+  /* Non-zero, so systemd's Restart=on-failure brings the daemon back. */
+  begin_shutdown (self, EX_UNAVAILABLE);
+}
+
+static void
+dt_daemon_apply_log_level (DtDaemon *self)
+{
+  DtLogLevel level = dt_manager_get_log_level (self->manager);
+
+  self->log_filter->level = level;
+  g_message ("Log level is now %s", dt_enum_to_nick (DT_TYPE_LOG_LEVEL, level));
+}
+
+static gboolean
+ensure_private_dir (const char  *path,
+                    GError     **error)
+{
+  GStatBuf st;
+
+  if (g_mkdir_with_parents (path, 0700) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                   "cannot create folder %s: %s", path, g_strerror (saved));
+      return FALSE;
+    }
+  if (g_stat (path, &st) == 0 && (st.st_mode & 0077) != 0)
+    g_warning ("%s is readable by other users (mode %03o); it may hold account secrets",
+               path, st.st_mode & 0777);
+  return TRUE;
+}
+
+static gboolean
+start (DtDaemon *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *config_path = NULL;
+  g_autofree char *db_path = NULL;
+  DtLogLevel level;
+  const char *level_nick;
+
+  if (!ensure_private_dir (self->options.config_dir, &error) ||
+      !ensure_private_dir (self->options.data_dir, &error))
+    {
+      fail_start (self, EX_CANTCREAT, error->message);
+      return FALSE;
+    }
+
+  self->config = dt_config_new ();
+  config_path = g_build_filename (self->options.config_dir, "dialtoned.conf", NULL);
+  if (!dt_config_load_file (self->config, config_path, &error))
+    {
+      fail_start (self, EX_CONFIG, error->message);
+      return FALSE;
+    }
+
+  level_nick = self->options.log_level
+             ? self->options.log_level
+             : dt_settings_get_string (dt_config_get_group (self->config, "daemon"), "log-level");
+  if (!dt_log_level_parse (level_nick, &level, &error))
+    {
+      g_autofree char *msg = g_strdup_printf ("--log-level: %s", error->message);
+      fail_start (self, EX_USAGE, msg);
+      return FALSE;
+    }
+  self->log_filter->level = level;
+
+  db_path = g_build_filename (self->options.data_dir, "dialtone.db", NULL);
+  self->store = dt_store_open (db_path, &error);
+  if (self->store == NULL)
+    {
+      g_autofree char *msg = NULL;
+
+      if (g_error_matches (error, DT_STORE_ERROR, DT_STORE_ERROR_CORRUPT) ||
+          g_error_matches (error, DT_STORE_ERROR, DT_STORE_ERROR_TOO_NEW))
+        msg = g_strdup_printf ("%s; the file was left untouched: move it aside to start "
+                               "with an empty history", error->message);
+      fail_start (self, g_error_matches (error, DT_STORE_ERROR, DT_STORE_ERROR_OPEN) ? EX_IOERR
+                        : EX_DATAERR,
+                  msg ? msg : error->message);
+      return FALSE;
+    }
+
+  self->backend = DT_BACKEND (dt_dummy_backend_new ());
+  self->manager = dt_manager_new (self->backend, level);
+  g_signal_connect_swapped (self->manager, "notify::log-level",
+                            G_CALLBACK (dt_daemon_apply_log_level), self);
+
+  self->connection = g_bus_get_sync (self->options.bus_type, NULL, &error);
+  if (self->connection == NULL)
+    {
+      g_autofree char *msg = g_strdup_printf ("cannot connect to the %s bus: %s",
+                                              self->options.bus_type == G_BUS_TYPE_SYSTEM ? "system" : "session",
+                                              error->message);
+      fail_start (self, EX_UNAVAILABLE, msg);
+      return FALSE;
+    }
+  /* We decide what losing the bus means (exit non-zero, cleanly). */
+  g_dbus_connection_set_exit_on_close (self->connection, FALSE);
+  g_signal_connect (self->connection, "closed", G_CALLBACK (on_connection_closed), self);
+
+  self->exporter = dt_dbus_exporter_new (self->connection, self->manager, &error);
+  if (self->exporter == NULL)
+    {
+      fail_start (self, EX_SOFTWARE, error->message);
+      return FALSE;
+    }
+
+  /* Objects are exported before the name is requested, so a client that
+   * sees the name appear can use the whole API at once. */
+  self->name_owner_id =
+    g_bus_own_name_on_connection (self->connection, DT_BUS_NAME,
+                                  G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT |
+                                  G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE |
+                                  (self->options.replace ? G_BUS_NAME_OWNER_FLAGS_REPLACE : 0),
+                                  on_name_acquired, on_name_lost, self, NULL);
+  return TRUE;
+}
+
+int
+dt_daemon_run (DtDaemon *self)
+{
+  static const int signals[] = { SIGTERM, SIGINT };
+
+  self->started_usec = g_get_monotonic_time ();
+  for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
+    self->unix_signal_ids = g_slist_prepend (self->unix_signal_ids,
+                                             GUINT_TO_POINTER (g_unix_signal_add (signals[i], on_unix_signal, self)));
+
+  if (!start (self))
+    return self->exit_status;
+
+  g_main_loop_run (self->loop);
+  return self->exit_status;
+}
+
+static void
+dt_daemon_dispose (GObject *object)
+{
+  DtDaemon *self = DT_DAEMON (object);
+
+  for (GSList *l = self->unix_signal_ids; l != NULL; l = l->next)
+    g_source_remove (GPOINTER_TO_UINT (l->data));
+  g_clear_pointer (&self->unix_signal_ids, g_slist_free);
+  g_clear_handle_id (&self->shutdown_bound_id, g_source_remove);
+  if (self->name_owner_id != 0)
+    {
+      g_bus_unown_name (self->name_owner_id);
+      self->name_owner_id = 0;
+    }
+  if (self->connection != NULL)
+    g_signal_handlers_disconnect_by_data (self->connection, self);
+  if (self->manager != NULL)
+    g_signal_handlers_disconnect_by_data (self->manager, self);
+
+  /* Reverse order of construction. */
+  g_clear_object (&self->exporter);
+  g_clear_object (&self->connection);
+  g_clear_object (&self->manager);
+  g_clear_object (&self->backend);
+  g_clear_object (&self->store);
+  g_clear_object (&self->config);
+  G_OBJECT_CLASS (dt_daemon_parent_class)->dispose (object);
+}
+
+static void
+dt_daemon_finalize (GObject *object)
+{
+  DtDaemon *self = DT_DAEMON (object);
+
+  g_main_loop_unref (self->loop);
+  g_free (self->options.config_dir);
+  g_free (self->options.data_dir);
+  g_free (self->options.log_level);
+  G_OBJECT_CLASS (dt_daemon_parent_class)->finalize (object);
+}
+
+static void
+dt_daemon_class_init (DtDaemonClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = dt_daemon_dispose;
+  object_class->finalize = dt_daemon_finalize;
+}
+
+static void
+dt_daemon_init (DtDaemon *self)
+{
+  self->loop = g_main_loop_new (NULL, FALSE);
+}
+
+DtDaemon *
+dt_daemon_new (const DtDaemonOptions *options,
+               DtLogFilter           *log_filter)
+{
+  DtDaemon *self = g_object_new (DT_TYPE_DAEMON, NULL);
+
+  self->options.config_dir = g_strdup (options->config_dir);
+  self->options.data_dir = g_strdup (options->data_dir);
+  self->options.bus_type = options->bus_type;
+  self->options.replace = options->replace;
+  self->options.log_level = g_strdup (options->log_level);
+  self->log_filter = log_filter;
+  return self;
+}

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <glib-object.h>
+
+G_BEGIN_DECLS
+
+#define DT_STORE_ERROR (dt_store_error_quark ())
+
+typedef enum {
+  DT_STORE_ERROR_FAILED,   /* SQLite failed on a query */
+  DT_STORE_ERROR_OPEN,     /* the file cannot be opened or written */
+  DT_STORE_ERROR_CORRUPT,  /* not a database, or it fails its integrity check */
+  DT_STORE_ERROR_TOO_NEW,  /* written by a newer dialtoned: its schema is unknown here */
+} DtStoreError;
+
+GQuark dt_store_error_quark (void);
+
+#define DT_TYPE_STORE (dt_store_get_type ())
+G_DECLARE_FINAL_TYPE (DtStore, dt_store, DT, STORE, GObject)
+
+DtStore    *dt_store_open               (const char  *path,
+                                         GError     **error);
+void        dt_store_close              (DtStore     *self);
+const char *dt_store_get_path           (DtStore     *self);
+int         dt_store_get_schema_version (DtStore     *self);
+int         dt_store_get_latest_schema_version (void);
+
+G_END_DECLS

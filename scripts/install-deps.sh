@@ -1,0 +1,40 @@
+#!/bin/sh
+# Installs what Dialtone needs from Debian 12's own packages, and nothing from anywhere else.
+#   scripts/install-deps.sh          build and demo dependencies
+#   scripts/install-deps.sh --tests  the same, plus the SIP peers and tools the test suite drives
+# Idempotent: apt-get skips what is already installed.
+set -eu
+
+want_tests=no
+for arg in "$@"; do
+    case "$arg" in
+        --tests) want_tests=yes ;;
+        -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+        *) echo "install-deps.sh: unknown option '$arg'" >&2; exit 64 ;;
+    esac
+done
+
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then exec sudo -- "$0" "$@"; fi
+    echo "install-deps.sh: run as root (apt-get needs it)" >&2
+    exit 77
+fi
+
+build="gcc pkg-config meson ninja-build
+       libglib2.0-dev libsqlite3-dev libjson-glib-dev libsystemd-dev
+       libsofia-sip-ua-dev libsofia-sip-ua-glib-dev
+       libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libnice-dev"
+run="dbus-daemon dbus-bin
+     gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+     gstreamer1.0-nice gstreamer1.0-libav gstreamer1.0-tools"
+tests="python3 python3-gi python3-pytest python3-numpy systemd
+       kamailio kamailio-extra-modules kamailio-tls-modules kamailio-presence-modules
+       baresip-core sip-tester coturn sox libsox-fmt-all espeak-ng openssl tcpdump"
+
+pkgs="$build $run"
+[ "$want_tests" = yes ] && pkgs="$pkgs $tests"
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086 # the lists are word-split on purpose
+apt-get install -y -q --no-install-recommends $pkgs

@@ -1,0 +1,160 @@
+#include "dtctl.h"
+
+#include <stdio.h>
+
+#include "dt-build-config.h"
+
+#define DT_ERROR_PREFIX "org.dialtone.Phone1.Error."
+
+const char *
+dtctl_bus_name (DtCtl *ctl)
+{
+  return ctl->bus_type == G_BUS_TYPE_SYSTEM ? "system" : "session";
+}
+
+int
+dtctl_fail_message (int         status,
+                    const char *format,
+                    ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("dialtonectl: %s\n", message);
+  return status;
+}
+
+static gboolean
+is_no_daemon_error (const GError *error)
+{
+  return g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+         g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER) ||
+         g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SPAWN_SERVICE_NOT_FOUND) ||
+         g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SPAWN_EXEC_FAILED) ||
+         g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SPAWN_CHILD_EXITED) ||
+         g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
+         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+}
+
+/* One line on stderr, the message first and the D-Bus error name last (for
+ * scripts that grep for it), and an exit status a script can branch on. */
+int
+dtctl_fail (DtCtl        *ctl,
+            const GError *error)
+{
+  g_autofree char *remote = g_dbus_error_get_remote_error (error);
+  g_autoptr(GError) copy = g_error_copy (error);
+
+  g_dbus_error_strip_remote_error (copy);
+
+  if (is_no_daemon_error (error))
+    return dtctl_fail_message (DTCTL_EXIT_NO_DAEMON,
+                               "dialtoned is not running on the %s bus (%s)",
+                               dtctl_bus_name (ctl), copy->message);
+  if (remote != NULL)
+    {
+      int status = g_str_equal (remote, DT_ERROR_PREFIX "NotFound") ? DTCTL_EXIT_NOT_FOUND
+                 : g_str_equal (remote, DT_ERROR_PREFIX "InvalidArguments") ? DTCTL_EXIT_USAGE
+                 : DTCTL_EXIT_FAILED;
+      return dtctl_fail_message (status, "%s (%s)", copy->message, remote);
+    }
+  return dtctl_fail_message (DTCTL_EXIT_FAILED, "%s", copy->message);
+}
+
+int
+dtctl_connect (DtCtl *ctl)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *owner = NULL;
+
+  if (ctl->manager != NULL)
+    return DTCTL_EXIT_OK;
+
+  ctl->connection = g_bus_get_sync (ctl->bus_type, NULL, &error);
+  if (ctl->connection == NULL)
+    return dtctl_fail_message (DTCTL_EXIT_NO_DAEMON, "cannot connect to the %s bus: %s",
+                               dtctl_bus_name (ctl), error->message);
+
+  /* Without DO_NOT_AUTO_START, the proxy asks the bus to start dialtoned
+   * when it is installed as an activatable service. */
+  ctl->manager = dt_gen_manager_proxy_new_sync (ctl->connection, G_DBUS_PROXY_FLAGS_NONE,
+                                                DT_BUS_NAME, DT_ROOT_PATH, NULL, &error);
+  if (ctl->manager == NULL)
+    return dtctl_fail (ctl, error);
+
+  owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (ctl->manager));
+  if (owner == NULL)
+    return dtctl_fail_message (DTCTL_EXIT_NO_DAEMON,
+                               "dialtoned is not running on the %s bus "
+                               "(no owner for %s, and it cannot be started by D-Bus activation)",
+                               dtctl_bus_name (ctl), DT_BUS_NAME);
+
+  ctl->objects = dt_gen_object_manager_client_new_sync (ctl->connection,
+                                                        G_DBUS_OBJECT_MANAGER_CLIENT_FLAGS_DO_NOT_AUTO_START,
+                                                        DT_BUS_NAME, DT_ROOT_PATH, NULL, &error);
+  if (ctl->objects == NULL)
+    return dtctl_fail (ctl, error);
+  return DTCTL_EXIT_OK;
+}
+
+gboolean
+dtctl_parse_options (DtCtl              *ctl,
+                     const DtCtlCommand *command,
+                     GOptionEntry       *entries,
+                     int                *argc,
+                     char             ***argv,
+                     int                 min_args,
+                     int                 max_args,
+                     int                *status)
+{
+  const GOptionEntry common[] = {
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &ctl->json, "Print JSON instead of text", NULL },
+    { NULL }
+  };
+  g_autofree char *name = command->group ? g_strdup_printf ("%s %s", command->group, command->verb)
+                                         : g_strdup (command->verb);
+  g_autofree char *params = g_strdup_printf ("%s%s", name, command->params ? command->params : "");
+  g_autoptr(GOptionContext) context = g_option_context_new (params);
+  g_autoptr(GError) error = NULL;
+  int positional;
+
+  g_option_context_set_summary (context, command->summary);
+  g_option_context_add_main_entries (context, common, NULL);
+  if (entries != NULL)
+    g_option_context_add_main_entries (context, entries, NULL);
+
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      *status = dtctl_fail_message (DTCTL_EXIT_USAGE, "%s\nTry 'dialtonectl %s --help'.",
+                                    error->message, name);
+      return FALSE;
+    }
+
+  /* argv[0] is the command itself. */
+  positional = *argc - 1;
+  if (positional < min_args || positional > max_args)
+    {
+      *status = dtctl_fail_message (DTCTL_EXIT_USAGE, "%s: expected %s%s\nTry 'dialtonectl %s --help'.",
+                                    name,
+                                    positional < min_args ? "more arguments" : "fewer arguments",
+                                    command->params ? command->params : "", name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+int
+dtctl_print_json (JsonNode *node)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_generator_set_pretty (generator, TRUE);
+  json_generator_set_root (generator, node);
+  text = json_generator_to_data (generator, NULL);
+  g_print ("%s\n", text);
+  return DTCTL_EXIT_OK;
+}

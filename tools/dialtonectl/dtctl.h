@@ -1,0 +1,64 @@
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "dt-generated.h"
+
+G_BEGIN_DECLS
+
+/* Exit status of every command, documented in dialtonectl(1). */
+enum {
+  DTCTL_EXIT_OK        = 0,
+  DTCTL_EXIT_FAILED    = 1,  /* the daemon refused or failed (named D-Bus error) */
+  DTCTL_EXIT_USAGE     = 2,  /* bad command line */
+  DTCTL_EXIT_NOT_FOUND = 3,  /* no such account, call or other object */
+  DTCTL_EXIT_NO_DAEMON = 4,  /* no bus, or no dialtoned on it */
+};
+
+typedef struct {
+  GBusType          bus_type;
+  gboolean          json;
+  GDBusConnection  *connection;
+  DtGenManager     *manager;
+  GDBusObjectManager *objects;
+} DtCtl;
+
+typedef struct _DtCtlCommand DtCtlCommand;
+
+struct _DtCtlCommand {
+  const char *group;    /* "account", "call"; NULL for a top-level verb */
+  const char *verb;
+  const char *params;   /* shown after the command in help */
+  const char *summary;
+  int       (*run)     (DtCtl              *ctl,
+                        const DtCtlCommand *command,
+                        int                 argc,
+                        char              **argv);
+};
+
+/* Per-command option parsing: adds --json and --help, prints usage errors
+ * and returns FALSE with *status set when the command should stop. */
+gboolean      dtctl_parse_options (DtCtl              *ctl,
+                                   const DtCtlCommand *command,
+                                   GOptionEntry       *entries,
+                                   int                *argc,
+                                   char             ***argv,
+                                   int                 min_args,
+                                   int                 max_args,
+                                   int                *status);
+
+int           dtctl_connect       (DtCtl              *ctl);
+int           dtctl_fail          (DtCtl              *ctl,
+                                   const GError       *error);
+int           dtctl_fail_message  (int                 status,
+                                   const char         *format,
+                                   ...) G_GNUC_PRINTF (2, 3);
+const char   *dtctl_bus_name      (DtCtl              *ctl);
+int           dtctl_print_json    (JsonNode           *node);
+
+/* Commands, one function each; the table in dialtonectl.c names them. */
+int dtctl_cmd_status    (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_log_level (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+
+G_END_DECLS
