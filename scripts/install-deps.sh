@@ -20,14 +20,14 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 77
 fi
 
-build="gcc pkg-config meson ninja-build
+build="gcc pkg-config meson ninja-build python3-docutils
        libglib2.0-dev libsqlite3-dev libjson-glib-dev libsystemd-dev
        libsofia-sip-ua-dev libsofia-sip-ua-glib-dev
        libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libnice-dev"
-run="dbus-daemon dbus-bin
+run="dbus-daemon dbus-bin libglib2.0-bin
      gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
      gstreamer1.0-nice gstreamer1.0-libav gstreamer1.0-tools"
-tests="python3 python3-gi python3-pytest python3-numpy systemd
+tests="python3 python3-gi python3-pytest python3-pytest-timeout python3-numpy systemd
        kamailio kamailio-extra-modules kamailio-tls-modules kamailio-presence-modules
        baresip-core sip-tester coturn sox libsox-fmt-all espeak-ng openssl tcpdump"
 

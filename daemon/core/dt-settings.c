@@ -168,13 +168,16 @@ variant_to_uint64 (GVariant *value,
   return TRUE;
 }
 
-/* A value from D-Bus. Integers are accepted in any width and signedness
- * (scripts rarely control it: gdbus sends int32) as long as they fit. */
+/* A value from D-Bus (a floating @value is consumed). Integers are accepted
+ * in any width and signedness (scripts rarely control it: gdbus sends int32)
+ * as long as they fit. */
 GVariant *
 dt_setting_coerce_variant (const DtSettingSpec *spec,
                            GVariant            *value,
                            GError             **error)
 {
+  g_autoptr(GVariant) owned = g_variant_ref_sink (value);
+
   switch (spec->kind)
     {
     case DT_SETTING_STRING:
@@ -352,11 +355,13 @@ dt_settings_load_keyfile (DtSettings *self,
   return TRUE;
 }
 
+/* A floating @asv is consumed. */
 gboolean
 dt_settings_update_vardict (DtSettings *self,
                             GVariant   *asv,
                             GError    **error)
 {
+  g_autoptr(GVariant) owned = g_variant_ref_sink (asv);
   g_autoptr(GHashTable) parsed = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                                          (GDestroyNotify) g_variant_unref);
   GVariantIter iter;
@@ -503,6 +508,7 @@ dt_settings_dup_strv (const DtSettings *self,
   return value ? g_variant_dup_strv (value, NULL) : g_new0 (char *, 1);
 }
 
+/* A floating @value is consumed. */
 gboolean
 dt_settings_set (DtSettings *self,
                  const char *key,
@@ -514,6 +520,7 @@ dt_settings_set (DtSettings *self,
 
   if (spec == NULL)
     {
+      g_variant_unref (g_variant_ref_sink (value));
       g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "%s: unknown key", key);
       return FALSE;
     }

@@ -1,0 +1,76 @@
+#!/bin/sh
+# The README's second command: install what the suite needs, build, and run every
+# test against a plain build and an AddressSanitizer/UBSan build.
+#   scripts/test.sh                  everything (what CI runs)
+#   scripts/test.sh --no-sanitizers  the plain build only
+#   scripts/test.sh -- PYTEST-ARGS   passed to pytest (e.g. -k registration)
+# The last line is "N passed, N failed". Safe to run again.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+sanitizers=yes
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --no-sanitizers) sanitizers=no; shift ;;
+        --) shift; break ;;
+        -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+        *) echo "test.sh: unknown option '$1'" >&2; exit 64 ;;
+    esac
+done
+
+"$top/scripts/install-deps.sh" --tests
+
+# Debian's interpreter: the first python3 on PATH may lack python3-gi.
+python=/usr/bin/python3
+results=$(mktemp -d /tmp/dialtone-results.XXXXXX)
+trap 'rm -rf "$results"' EXIT
+
+configs="plain"
+[ "$sanitizers" = yes ] && configs="plain asan"
+rc=0
+
+for config in $configs; do
+    dir="build-ci-$config"
+    case "$config" in
+        plain) opts="--buildtype=debugoptimized" ;;
+        asan)  opts="--buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false" ;;
+    esac
+    echo "=== $config build ($dir)"
+    if [ -f "$dir/build.ninja" ]; then
+        # shellcheck disable=SC2086
+        meson configure "$dir" $opts >/dev/null
+    else
+        # shellcheck disable=SC2086
+        meson setup "$dir" $opts >/dev/null
+    fi
+    ninja -C "$dir"
+
+    echo "=== $config: unit tests and checks"
+    meson test -C "$dir" --print-errorlogs || rc=1
+    cp "$dir/meson-logs/testlog.json" "$results/meson-$config.json"
+
+    echo "=== $config: integration tests"
+    DIALTONE_BUILD_DIR="$top/$dir" "$python" -m pytest "$top/tests/integration" \
+        --junitxml="$results/pytest-$config.xml" -p no:cacheprovider "$@" || rc=1
+done
+
+# One closing line over both harnesses, for whoever reads the end of the log.
+"$python" - "$results" <<'PY'
+import json, pathlib, sys, xml.etree.ElementTree as ET
+results = pathlib.Path(sys.argv[1])
+passed = failed = skipped = 0
+for f in sorted(results.glob("meson-*.json")):
+    for line in f.read_text().splitlines():
+        r = json.loads(line)["result"]
+        if r in ("OK", "EXPECTEDFAIL"): passed += 1
+        elif r == "SKIP": skipped += 1
+        else: failed += 1
+for f in sorted(results.glob("pytest-*.xml")):
+    for suite in ET.parse(f).getroot().iter("testsuite"):
+        t, fl, er, sk = (int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped"))
+        passed += t - fl - er - sk; failed += fl + er; skipped += sk
+print(f"({skipped} skipped; reasons are listed in pytest's summaries above)")
+print(f"{passed} passed, {failed} failed")
+PY
+exit $rc
