@@ -8,11 +8,11 @@
 
 #include "dt-build-config.h"
 #include "core/dt-config.h"
-#include "core/dt-dummy-backend.h"
 #include "core/dt-enum-types.h"
 #include "core/dt-manager.h"
 #include "core/dt-state.h"
 #include "dbus/dt-dbus-exporter.h"
+#include "sip/dt-sip-backend.h"
 #include "store/dt-store.h"
 
 #if DT_HAVE_LIBSYSTEMD
@@ -125,6 +125,8 @@ begin_shutdown (DtDaemon *self,
   notify_systemd ("STOPPING=1\nSTATUS=Shutting down");
   g_message ("Shutting down");
 
+  if (self->manager != NULL)
+    dt_manager_stop (self->manager);
   if (self->backend == NULL)
     {
       finish_shutdown (self);
@@ -149,6 +151,7 @@ on_name_acquired (GDBusConnection *connection,
   DtDaemon *self = user_data;
 
   self->name_acquired = TRUE;
+  dt_manager_start (self->manager);
   g_message ("Ready on the %s bus as %s (%.1f ms after start)",
              self->options.bus_type == G_BUS_TYPE_SYSTEM ? "system" : "session", name,
              (g_get_monotonic_time () - self->started_usec) / 1000.0);
@@ -208,6 +211,38 @@ dt_daemon_apply_log_level (DtDaemon *self)
   g_message ("Log level is now %s", dt_enum_to_nick (DT_TYPE_LOG_LEVEL, level));
 }
 
+static void
+save_default_account (DtDaemon *self)
+{
+  DtAccount *account = dt_manager_get_default_account (self->manager);
+  g_autoptr(GError) error = NULL;
+
+  if (!dt_store_set_preference (self->store, "default-account",
+                                account ? dt_account_get_id (account) : NULL, &error))
+    g_warning ("Cannot save the default account: %s", error->message);
+}
+
+/* The manager knows nothing of the store: the daemon carries the default
+ * account's id between them. */
+static void
+load_accounts (DtDaemon *self)
+{
+  g_autofree char *default_id = dt_store_get_preference (self->store, "default-account");
+  guint loaded = dt_manager_load_accounts (self->manager);
+
+  if (default_id != NULL)
+    {
+      DtAccount *account = dt_manager_find_account (self->manager, default_id);
+      if (account != NULL)
+        dt_manager_set_default_account (self->manager, account);
+      else
+        g_message ("Default account '%s' no longer exists", default_id);
+    }
+  g_signal_connect_swapped (self->manager, "notify::default-account",
+                            G_CALLBACK (save_default_account), self);
+  g_info ("%u account(s) loaded", loaded);
+}
+
 static gboolean
 ensure_private_dir (const char  *path,
                     GError     **error)
@@ -233,6 +268,7 @@ start (DtDaemon *self)
   g_autoptr(GError) error = NULL;
   g_autofree char *config_path = NULL;
   g_autofree char *db_path = NULL;
+  g_autofree char *accounts_dir = NULL;
   DtLogLevel level;
   const char *level_nick;
 
@@ -278,10 +314,25 @@ start (DtDaemon *self)
       return FALSE;
     }
 
-  self->backend = DT_BACKEND (dt_dummy_backend_new ());
-  self->manager = dt_manager_new (self->backend, level);
+  {
+    DtSipBackendOptions sip = {
+      .transaction_timeout_ms =
+        dt_settings_get_uint (dt_config_get_group (self->config, "sip"), "transaction-timeout") * 1000,
+    };
+    DtSipBackend *backend = dt_sip_backend_new (&sip, &error);
+
+    if (backend == NULL)
+      {
+        fail_start (self, EX_SOFTWARE, error->message);
+        return FALSE;
+      }
+    self->backend = DT_BACKEND (backend);
+  }
+  accounts_dir = g_build_filename (self->options.config_dir, "accounts", NULL);
+  self->manager = dt_manager_new (self->backend, level, accounts_dir);
   g_signal_connect_swapped (self->manager, "notify::log-level",
                             G_CALLBACK (dt_daemon_apply_log_level), self);
+  load_accounts (self);
 
   self->connection = g_bus_get_sync (self->options.bus_type, NULL, &error);
   if (self->connection == NULL)

@@ -9,6 +9,8 @@ G_BEGIN_DECLS
  * functions (dt_account_notify_*, dt_call_notify_*) on the main thread.
  * Nothing of the stack's own types crosses this header. */
 
+typedef struct _DtAccount DtAccount;
+
 #define DT_TYPE_BACKEND (dt_backend_get_type ())
 G_DECLARE_INTERFACE (DtBackend, dt_backend, DT, BACKEND, GObject)
 
@@ -16,6 +18,27 @@ struct _DtBackendInterface {
   GTypeInterface parent_iface;
 
   const char *(*get_name)        (DtBackend           *self);
+
+  /* Syntax of an address the stack will be given (a SIP URI): settings are
+   * checked with it before anything is stored. */
+  gboolean    (*check_uri)       (DtBackend           *self,
+                                  const char          *uri,
+                                  GError             **error);
+
+  /* Accounts. add binds the account's transports from its current settings
+   * (it can fail: a busy port); remove unregisters within a bound and then
+   * releases everything, without reporting back to the account. Register
+   * and unregister report their outcome through
+   * dt_account_notify_registration(). */
+  gboolean    (*account_add)        (DtBackend        *self,
+                                     DtAccount        *account,
+                                     GError          **error);
+  void        (*account_remove)     (DtBackend        *self,
+                                     DtAccount        *account);
+  void        (*account_register)   (DtBackend        *self,
+                                     DtAccount        *account);
+  void        (*account_unregister) (DtBackend        *self,
+                                     DtAccount        *account);
 
   /* Ends every network activity (unregister, end calls) and completes when
    * it is done or a bound the backend chooses has passed. */
@@ -29,6 +52,18 @@ struct _DtBackendInterface {
 };
 
 const char *dt_backend_get_name        (DtBackend           *self);
+gboolean    dt_backend_check_uri       (DtBackend           *self,
+                                        const char          *uri,
+                                        GError             **error);
+gboolean    dt_backend_account_add     (DtBackend           *self,
+                                        DtAccount           *account,
+                                        GError             **error);
+void        dt_backend_account_remove  (DtBackend           *self,
+                                        DtAccount           *account);
+void        dt_backend_account_register   (DtBackend        *self,
+                                           DtAccount        *account);
+void        dt_backend_account_unregister (DtBackend        *self,
+                                           DtAccount        *account);
 void        dt_backend_shutdown_async  (DtBackend           *self,
                                         GCancellable        *cancellable,
                                         GAsyncReadyCallback  callback,

@@ -13,6 +13,13 @@ static const DtSettingSpec daemon_specs[] = {
   { NULL }
 };
 
+static const DtSettingSpec sip_specs[] = {
+  /* Timer B/F (64 × T1): how long an unanswered request waits. */
+  { .key = "transaction-timeout", .kind = DT_SETTING_UINT, .default_value = "32",
+    .min = 1, .max = 64 },
+  { NULL }
+};
+
 typedef struct {
   const char          *name;
   const DtSettingSpec *specs;
@@ -20,6 +27,7 @@ typedef struct {
 
 static const ConfigGroup config_groups[] = {
   { "daemon", daemon_specs },
+  { "sip", sip_specs },
 };
 
 struct _DtConfig {

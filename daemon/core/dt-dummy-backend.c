@@ -1,5 +1,10 @@
 #include "dt-dummy-backend.h"
 
+#include <string.h>
+
+#include "dt-account.h"
+#include "dt-error.h"
+
 struct _DtDummyBackend {
   GObject parent_instance;
   guint   shutdown_count;
@@ -15,6 +20,79 @@ static const char *
 dummy_get_name (DtBackend *backend)
 {
   return "dummy";
+}
+
+static gboolean
+dummy_check_uri (DtBackend   *backend,
+                 const char  *uri,
+                 GError     **error)
+{
+  if ((g_str_has_prefix (uri, "sip:") || g_str_has_prefix (uri, "sips:")) &&
+      strchr (uri, ' ') == NULL && strchr (uri, ':')[1] != '\0')
+    return TRUE;
+  g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "'%s' is not a SIP URI", uri);
+  return FALSE;
+}
+
+static gboolean
+dummy_account_add (DtBackend  *backend,
+                   DtAccount  *account,
+                   GError    **error)
+{
+  return TRUE;
+}
+
+static void
+dummy_account_remove (DtBackend *backend,
+                      DtAccount *account)
+{
+}
+
+typedef struct {
+  DtAccount     *account;
+  DtAccountState state;
+} Report;
+
+static gboolean
+report_later (gpointer user_data)
+{
+  Report *r = user_data;
+
+  dt_account_notify_registration (r->account, r->state,
+                                  r->state == DT_ACCOUNT_STATE_REGISTERED
+                                    ? DT_ACCOUNT_STATE_REASON_NONE
+                                    : DT_ACCOUNT_STATE_REASON_USER_REQUEST,
+                                  200, "OK",
+                                  r->state == DT_ACCOUNT_STATE_REGISTERED
+                                    ? g_get_real_time () + 600 * G_USEC_PER_SEC : 0);
+  g_object_unref (r->account);
+  g_free (r);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+report (DtAccount      *account,
+        DtAccountState  state)
+{
+  Report *r = g_new0 (Report, 1);
+
+  r->account = g_object_ref (account);
+  r->state = state;
+  g_idle_add (report_later, r);
+}
+
+static void
+dummy_account_register (DtBackend *backend,
+                        DtAccount *account)
+{
+  report (account, DT_ACCOUNT_STATE_REGISTERED);
+}
+
+static void
+dummy_account_unregister (DtBackend *backend,
+                          DtAccount *account)
+{
+  report (account, DT_ACCOUNT_STATE_UNREGISTERED);
 }
 
 static void
@@ -45,6 +123,11 @@ static void
 dt_dummy_backend_iface_init (DtBackendInterface *iface)
 {
   iface->get_name = dummy_get_name;
+  iface->check_uri = dummy_check_uri;
+  iface->account_add = dummy_account_add;
+  iface->account_remove = dummy_account_remove;
+  iface->account_register = dummy_account_register;
+  iface->account_unregister = dummy_account_unregister;
   iface->shutdown_async = dummy_shutdown_async;
   iface->shutdown_finish = dummy_shutdown_finish;
 }

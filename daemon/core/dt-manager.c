@@ -1,22 +1,38 @@
 #include "dt-manager.h"
 
+#include <string.h>
+
+#include "dt-account-file.h"
 #include "dt-build-config.h"
 #include "dt-enum-types.h"
+#include "dt-error.h"
 
 struct _DtManager {
   GObject    parent_instance;
   DtBackend *backend;
   DtLogLevel log_level;
+  char      *accounts_dir;
+  GPtrArray *accounts;        /* DtAccount, in the order added */
+  guint      next_account_index;
+  gboolean   started;
+  DtAccount *default_account; /* weak: cleared on removal */
 };
 
 enum {
   PROP_0,
-  PROP_BACKEND,
   PROP_LOG_LEVEL,
+  PROP_DEFAULT_ACCOUNT,
   N_PROPS
 };
 
+enum {
+  SIGNAL_ACCOUNT_ADDED,
+  SIGNAL_ACCOUNT_REMOVED,
+  N_SIGNALS
+};
+
 static GParamSpec *props[N_PROPS];
+static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (DtManager, dt_manager, G_TYPE_OBJECT)
 
@@ -30,32 +46,11 @@ dt_manager_get_property (GObject    *object,
 
   switch (prop_id)
     {
-    case PROP_BACKEND:
-      g_value_set_object (value, self->backend);
-      break;
     case PROP_LOG_LEVEL:
       g_value_set_enum (value, self->log_level);
       break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
-dt_manager_set_property (GObject      *object,
-                         guint         prop_id,
-                         const GValue *value,
-                         GParamSpec   *pspec)
-{
-  DtManager *self = DT_MANAGER (object);
-
-  switch (prop_id)
-    {
-    case PROP_BACKEND:
-      self->backend = g_value_dup_object (value);
-      break;
-    case PROP_LOG_LEVEL:
-      dt_manager_set_log_level (self, g_value_get_enum (value));
+    case PROP_DEFAULT_ACCOUNT:
+      g_value_set_object (value, self->default_account);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -67,8 +62,19 @@ dt_manager_dispose (GObject *object)
 {
   DtManager *self = DT_MANAGER (object);
 
+  self->default_account = NULL;
+  g_clear_pointer (&self->accounts, g_ptr_array_unref);
   g_clear_object (&self->backend);
   G_OBJECT_CLASS (dt_manager_parent_class)->dispose (object);
+}
+
+static void
+dt_manager_finalize (GObject *object)
+{
+  DtManager *self = DT_MANAGER (object);
+
+  g_free (self->accounts_dir);
+  G_OBJECT_CLASS (dt_manager_parent_class)->finalize (object);
 }
 
 static void
@@ -77,30 +83,45 @@ dt_manager_class_init (DtManagerClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->get_property = dt_manager_get_property;
-  object_class->set_property = dt_manager_set_property;
   object_class->dispose = dt_manager_dispose;
+  object_class->finalize = dt_manager_finalize;
 
-  props[PROP_BACKEND] =
-    g_param_spec_object ("backend", NULL, NULL, DT_TYPE_BACKEND,
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   props[PROP_LOG_LEVEL] =
     g_param_spec_enum ("log-level", NULL, NULL, DT_TYPE_LOG_LEVEL, DT_LOG_LEVEL_MESSAGE,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  props[PROP_DEFAULT_ACCOUNT] =
+    g_param_spec_object ("default-account", NULL, NULL, DT_TYPE_ACCOUNT,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
+
+  signals[SIGNAL_ACCOUNT_ADDED] =
+    g_signal_new ("account-added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, DT_TYPE_ACCOUNT);
+  signals[SIGNAL_ACCOUNT_REMOVED] =
+    g_signal_new ("account-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, DT_TYPE_ACCOUNT);
 }
 
 static void
 dt_manager_init (DtManager *self)
 {
   self->log_level = DT_LOG_LEVEL_MESSAGE;
+  self->accounts = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 DtManager *
 dt_manager_new (DtBackend  *backend,
-                DtLogLevel  log_level)
+                DtLogLevel  log_level,
+                const char *accounts_dir)
 {
+  DtManager *self;
+
   g_return_val_if_fail (DT_IS_BACKEND (backend), NULL);
-  return g_object_new (DT_TYPE_MANAGER, "backend", backend, "log-level", log_level, NULL);
+  self = g_object_new (DT_TYPE_MANAGER, NULL);
+  self->backend = g_object_ref (backend);
+  self->log_level = log_level;
+  self->accounts_dir = g_strdup (accounts_dir);
+  return self;
 }
 
 DtBackend *
@@ -129,4 +150,244 @@ dt_manager_set_log_level (DtManager  *self,
     return;
   self->log_level = level;
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_LOG_LEVEL]);
+}
+
+GPtrArray *
+dt_manager_get_accounts (DtManager *self)
+{
+  return self->accounts;
+}
+
+DtAccount *
+dt_manager_find_account (DtManager  *self,
+                         const char *id)
+{
+  for (guint i = 0; i < self->accounts->len; i++)
+    {
+      DtAccount *account = g_ptr_array_index (self->accounts, i);
+      if (g_strcmp0 (dt_account_get_id (account), id) == 0)
+        return account;
+    }
+  return NULL;
+}
+
+static DtAccount *
+add_account (DtManager  *self,
+             DtSettings *settings)
+{
+  DtAccount *account = dt_account_new (self->backend, self->next_account_index++, settings);
+
+  g_ptr_array_add (self->accounts, account);
+  g_signal_emit (self, signals[SIGNAL_ACCOUNT_ADDED], 0, account);
+  if (self->started)
+    dt_account_start (account);
+  return account;
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* A bad file is reported and skipped: one broken account never keeps the
+ * others (or the daemon) from working. Returns how many were loaded. */
+guint
+dt_manager_load_accounts (DtManager *self)
+{
+  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  const char *name;
+  guint loaded = 0;
+
+  dir = g_dir_open (self->accounts_dir, 0, &error);
+  if (dir == NULL)
+    {
+      if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_warning ("Cannot read accounts from %s: %s", self->accounts_dir, error->message);
+      return 0;
+    }
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_suffix (name, ".account"))
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *path = g_build_filename (self->accounts_dir, names->pdata[i], NULL);
+      g_autoptr(GError) load_error = NULL;
+      g_autoptr(DtSettings) settings = dt_account_file_load (path, &load_error);
+
+      if (settings != NULL && !dt_account_validate_settings (settings, self->backend, &load_error))
+        {
+          g_autoptr(GError) wrapped = g_error_new (load_error->domain, load_error->code, "%s: [account] %s",
+                                                   path, load_error->message);
+          g_clear_pointer (&settings, dt_settings_free);
+          g_clear_error (&load_error);
+          load_error = g_steal_pointer (&wrapped);
+        }
+      if (settings == NULL)
+        {
+          g_warning ("Account not loaded: %s", load_error->message);
+          continue;
+        }
+      add_account (self, g_steal_pointer (&settings));
+      loaded++;
+    }
+  return loaded;
+}
+
+/* Accounts touch the network only from here on: the daemon calls this once
+ * it owns its bus name, so a second instance never disturbs the first
+ * one's registrations. */
+void
+dt_manager_start (DtManager *self)
+{
+  if (self->started)
+    return;
+  self->started = TRUE;
+  for (guint i = 0; i < self->accounts->len; i++)
+    dt_account_start (g_ptr_array_index (self->accounts, i));
+}
+
+void
+dt_manager_stop (DtManager *self)
+{
+  for (guint i = 0; i < self->accounts->len; i++)
+    dt_account_stop (g_ptr_array_index (self->accounts, i));
+}
+
+DtAccount *
+dt_manager_create_account (DtManager  *self,
+                           GVariant   *settings_asv,
+                           GError    **error)
+{
+  g_autoptr(DtSettings) settings = dt_settings_new (dt_account_setting_specs ());
+  const char *id;
+
+  if (!dt_settings_update_vardict (settings, settings_asv, error) ||
+      !dt_account_validate_settings (settings, self->backend, error))
+    return NULL;
+
+  id = dt_settings_get_string (settings, "id");
+  if (dt_manager_find_account (self, id) != NULL)
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_ALREADY_EXISTS,
+                   "id: an account '%s' exists already", id);
+      return NULL;
+    }
+  if (!dt_account_file_save (self->accounts_dir, settings, error))
+    return NULL;
+  return add_account (self, g_steal_pointer (&settings));
+}
+
+gboolean
+dt_manager_remove_account (DtManager  *self,
+                           DtAccount  *account,
+                           GError    **error)
+{
+  g_autoptr(DtAccount) keep = g_object_ref (account);
+
+  if (!dt_account_file_delete (self->accounts_dir, dt_account_get_id (account), error))
+    return FALSE;
+  if (self->default_account == account)
+    dt_manager_set_default_account (self, NULL);
+  /* Disabling unregisters (bounded, in the backend) and releases the
+   * transports; the object then goes away. */
+  dt_account_set_enabled (account, FALSE);
+  g_ptr_array_remove (self->accounts, account);
+  g_signal_emit (self, signals[SIGNAL_ACCOUNT_REMOVED], 0, account);
+  return TRUE;
+}
+
+/* Stores the new settings before applying them: what runs is always what
+ * a restart would load. */
+static gboolean
+save_and_apply (DtManager   *self,
+                DtAccount   *account,
+                DtSettings  *next,
+                GError     **error)
+{
+  g_autoptr(DtSettings) owned = next;
+
+  if (!dt_account_validate_settings (owned, self->backend, error) ||
+      !dt_account_file_save (self->accounts_dir, owned, error))
+    return FALSE;
+  dt_account_replace_settings (account, g_steal_pointer (&owned));
+  return TRUE;
+}
+
+gboolean
+dt_manager_update_account (DtManager  *self,
+                           DtAccount  *account,
+                           GVariant   *settings_asv,
+                           GError    **error)
+{
+  g_autoptr(DtSettings) next = dt_settings_copy (dt_account_get_settings (account));
+
+  if (!dt_settings_update_vardict (next, settings_asv, error))
+    return FALSE;
+  if (g_strcmp0 (dt_settings_get_string (next, "id"), dt_account_get_id (account)) != 0)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                           "id: cannot be changed; remove the account and add it again");
+      return FALSE;
+    }
+  return save_and_apply (self, account, g_steal_pointer (&next), error);
+}
+
+gboolean
+dt_manager_set_account_password (DtManager   *self,
+                                 DtAccount   *account,
+                                 const char  *password,
+                                 GError     **error)
+{
+  g_autoptr(DtSettings) next = dt_settings_copy (dt_account_get_settings (account));
+
+  if (!g_utf8_validate (password, -1, NULL) || strchr (password, '\n') != NULL)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                           "password: must be one line of UTF-8");
+      return FALSE;
+    }
+  if (*password == '\0')
+    dt_settings_unset (next, "password");
+  else if (!dt_settings_set (next, "password", g_variant_new_string (password), error))
+    return FALSE;
+  return save_and_apply (self, account, g_steal_pointer (&next), error);
+}
+
+gboolean
+dt_manager_set_account_enabled (DtManager  *self,
+                                DtAccount  *account,
+                                gboolean    enabled,
+                                GError    **error)
+{
+  g_autoptr(DtSettings) next = dt_settings_copy (dt_account_get_settings (account));
+
+  if (dt_account_get_enabled (account) == enabled)
+    return TRUE;
+  dt_settings_set (next, "enabled", g_variant_new_boolean (enabled), NULL);
+  if (!dt_account_file_save (self->accounts_dir, next, error))
+    return FALSE;
+  dt_account_set_enabled (account, enabled);
+  return TRUE;
+}
+
+DtAccount *
+dt_manager_get_default_account (DtManager *self)
+{
+  return self->default_account;
+}
+
+void
+dt_manager_set_default_account (DtManager *self,
+                                DtAccount *account)
+{
+  if (self->default_account == account)
+    return;
+  self->default_account = account;
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_DEFAULT_ACCOUNT]);
 }

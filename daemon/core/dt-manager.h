@@ -2,22 +2,54 @@
 
 #include <glib-object.h>
 
+#include "dt-account.h"
 #include "dt-backend.h"
 #include "dt-log.h"
 
 G_BEGIN_DECLS
 
 /* The root of the domain model: what the daemon is, independent of how it
- * is exported. Accounts and calls hang off it. */
+ * is exported. Owns the accounts (and their files) and, later, the calls.
+ * Signals: account-added (DtAccount), account-removed (DtAccount). */
 #define DT_TYPE_MANAGER (dt_manager_get_type ())
 G_DECLARE_FINAL_TYPE (DtManager, dt_manager, DT, MANAGER, GObject)
 
-DtManager  *dt_manager_new           (DtBackend  *backend,
-                                      DtLogLevel  log_level);
-DtBackend  *dt_manager_get_backend   (DtManager  *self);
-const char *dt_manager_get_version   (DtManager  *self);
-DtLogLevel  dt_manager_get_log_level (DtManager  *self);
-void        dt_manager_set_log_level (DtManager  *self,
-                                      DtLogLevel  level);
+DtManager  *dt_manager_new           (DtBackend   *backend,
+                                      DtLogLevel   log_level,
+                                      const char  *accounts_dir);
+DtBackend  *dt_manager_get_backend   (DtManager   *self);
+const char *dt_manager_get_version   (DtManager   *self);
+DtLogLevel  dt_manager_get_log_level (DtManager   *self);
+void        dt_manager_set_log_level (DtManager   *self,
+                                      DtLogLevel   level);
+
+guint       dt_manager_load_accounts (DtManager   *self);
+void        dt_manager_start         (DtManager   *self);
+void        dt_manager_stop          (DtManager   *self);
+
+GPtrArray  *dt_manager_get_accounts        (DtManager  *self);
+DtAccount  *dt_manager_find_account        (DtManager  *self,
+                                            const char *id);
+DtAccount  *dt_manager_create_account      (DtManager  *self,
+                                            GVariant   *settings,
+                                            GError    **error);
+gboolean    dt_manager_remove_account      (DtManager  *self,
+                                            DtAccount  *account,
+                                            GError    **error);
+gboolean    dt_manager_update_account      (DtManager  *self,
+                                            DtAccount  *account,
+                                            GVariant   *settings,
+                                            GError    **error);
+gboolean    dt_manager_set_account_password (DtManager *self,
+                                             DtAccount *account,
+                                             const char *password,
+                                             GError   **error);
+gboolean    dt_manager_set_account_enabled (DtManager  *self,
+                                            DtAccount  *account,
+                                            gboolean    enabled,
+                                            GError    **error);
+DtAccount  *dt_manager_get_default_account (DtManager  *self);
+void        dt_manager_set_default_account (DtManager  *self,
+                                            DtAccount  *account);
 
 G_END_DECLS

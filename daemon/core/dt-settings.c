@@ -45,6 +45,10 @@ check_string (const DtSettingSpec *spec,
 {
   g_autoptr(GError) local_error = NULL;
 
+  /* Empty means "unset": merge_parsed() removes the key. */
+  if (*value == '\0' && spec->kind == DT_SETTING_STRING)
+    return TRUE;
+
   if (!g_utf8_validate (value, -1, NULL))
     {
       g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
@@ -297,7 +301,11 @@ merge_parsed (DtSettings *self,
   g_hash_table_iter_init (&iter, parsed);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
-      g_hash_table_insert (self->values, key, g_variant_ref (value));
+      if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING) &&
+          *g_variant_get_string (value, NULL) == '\0')
+        g_hash_table_remove (self->values, key);
+      else
+        g_hash_table_insert (self->values, key, g_variant_ref (value));
       g_hash_table_iter_remove (&iter);
     }
 }
@@ -388,6 +396,12 @@ dt_settings_update_vardict (DtSettings *self,
                        "%s: unknown key", key);
           return FALSE;
         }
+      if (spec->secret)
+        {
+          g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                       "%s: secrets are not settings; use the dedicated method", key);
+          return FALSE;
+        }
       value = dt_setting_coerce_variant (spec, raw, error);
       if (value == NULL)
         return FALSE;
@@ -446,7 +460,7 @@ dt_settings_to_vardict (const DtSettings *self)
     {
       GVariant *value;
 
-      if (s->write_only)
+      if (s->secret)
         continue;
       value = dt_settings_get (self, s->key);
       if (value != NULL)
@@ -527,7 +541,14 @@ dt_settings_set (DtSettings *self,
   clean = dt_setting_coerce_variant (spec, value, error);
   if (clean == NULL)
     return FALSE;
-  g_hash_table_insert (self->values, (gpointer) spec->key, clean);
+  if (g_variant_is_of_type (clean, G_VARIANT_TYPE_STRING) &&
+      *g_variant_get_string (clean, NULL) == '\0')
+    {
+      g_hash_table_remove (self->values, spec->key);
+      g_variant_unref (clean);
+    }
+  else
+    g_hash_table_insert (self->values, (gpointer) spec->key, clean);
   return TRUE;
 }
 

@@ -7,7 +7,8 @@ G_BEGIN_DECLS
 /* A typed, validated set of kebab-case settings, described by a static
  * schema. The same schema reads a GKeyFile group (config and account files)
  * and an a{sv} from D-Bus, so both paths accept and reject exactly the same
- * things, with messages that start with the key. */
+ * things, with messages that start with the key. An empty string given for
+ * a string setting unsets it (back to its default). */
 
 typedef enum {
   DT_SETTING_STRING,
@@ -33,7 +34,8 @@ struct _DtSettingSpec {
   const char * const *choices;        /* DT_SETTING_CHOICE, NULL-terminated, */
   GType             (*choices_enum) (void); /* or the nicks of this GEnum */
   DtSettingCheck      check;          /* DT_SETTING_STRING(_LIST) */
-  gboolean            write_only;     /* never read back (secrets) */
+  gboolean            secret;         /* key file only: never read from or
+                                         * returned in an a{sv} */
 };
 
 typedef struct _DtSettings DtSettings;

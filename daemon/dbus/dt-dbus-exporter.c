@@ -2,9 +2,20 @@
 
 #include "dt-build-config.h"
 #include "dt-dbus-errors.h"
-#include "dt-generated.h"
+#include "dt-dbus-skeletons.h"
 #include "core/dt-enum-types.h"
+#include "core/dt-error.h"
 #include "core/dt-state.h"
+
+#define ACCOUNT_PATH_PREFIX DT_ROOT_PATH "/Account/"
+
+typedef struct {
+  DtDbusExporter      *exporter;
+  DtAccount           *account;
+  char                *path;
+  DtGenObjectSkeleton *object;
+  DtGenAccount        *skeleton;
+} ExportedAccount;
 
 struct _DtDbusExporter {
   GObject                   parent_instance;
@@ -12,10 +23,35 @@ struct _DtDbusExporter {
   DtManager                *manager;
   GDBusObjectManagerServer *object_manager;
   DtGenManager             *manager_skeleton;
+  GHashTable               *accounts;  /* DtAccount → ExportedAccount */
   gboolean                  exported;
 };
 
 G_DEFINE_FINAL_TYPE (DtDbusExporter, dt_dbus_exporter, G_TYPE_OBJECT)
+
+static char *
+account_path (DtAccount *account)
+{
+  return g_strdup_printf (ACCOUNT_PATH_PREFIX "%u", dt_account_get_index (account));
+}
+
+static DtAccount *
+account_for_path (DtDbusExporter  *self,
+                  const char      *path,
+                  GError         **error)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->accounts);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (g_str_equal (((ExportedAccount *) value)->path, path))
+      return ((ExportedAccount *) value)->account;
+  g_set_error (error, DT_ERROR, DT_ERROR_NOT_FOUND, "no account at %s", path);
+  return NULL;
+}
+
+/* Manager */
 
 static void
 sync_log_level (DtDbusExporter *self)
@@ -26,11 +62,47 @@ sync_log_level (DtDbusExporter *self)
 }
 
 static void
-on_manager_log_level (DtManager      *manager,
-                      GParamSpec     *pspec,
-                      DtDbusExporter *self)
+sync_accounts_list (DtDbusExporter *self)
 {
-  sync_log_level (self);
+  GPtrArray *accounts = dt_manager_get_accounts (self->manager);
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < accounts->len; i++)
+    g_ptr_array_add (paths, account_path (g_ptr_array_index (accounts, i)));
+  g_ptr_array_add (paths, NULL);
+  dt_gen_manager_set_accounts (self->manager_skeleton, (const char * const *) paths->pdata);
+}
+
+static void
+sync_default_account (DtDbusExporter *self)
+{
+  DtAccount *account = dt_manager_get_default_account (self->manager);
+  g_autofree char *path = account ? account_path (account) : g_strdup ("/");
+
+  dt_gen_manager_set_default_account (self->manager_skeleton, path);
+}
+
+static gboolean
+write_manager_property (GDBusInterfaceSkeleton  *skeleton,
+                        const char              *property,
+                        GVariant                *value,
+                        gpointer                 user_data,
+                        GError                 **error)
+{
+  DtDbusExporter *self = user_data;
+
+  if (g_str_equal (property, "DefaultAccount"))
+    {
+      const char *path = g_variant_get_string (value, NULL);
+      DtAccount *account = NULL;
+
+      if (!g_str_equal (path, "/") && (account = account_for_path (self, path, error)) == NULL)
+        return FALSE;
+      dt_manager_set_default_account (self->manager, account);
+      return TRUE;
+    }
+  g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_PROPERTY_READ_ONLY, "%s is read-only", property);
+  return FALSE;
 }
 
 static gboolean
@@ -52,12 +124,243 @@ handle_set_log_level (DtGenManager          *skeleton,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static gboolean
+handle_create_account (DtGenManager          *skeleton,
+                       GDBusMethodInvocation *invocation,
+                       GVariant              *settings,
+                       DtDbusExporter        *self)
+{
+  g_autoptr(GError) error = NULL;
+  DtAccount *account = dt_manager_create_account (self->manager, settings, &error);
+  g_autofree char *path = NULL;
+
+  if (account == NULL)
+    {
+      dt_dbus_return_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  path = account_path (account);
+  dt_gen_manager_complete_create_account (skeleton, invocation, path);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_remove_account (DtGenManager          *skeleton,
+                       GDBusMethodInvocation *invocation,
+                       const char            *path,
+                       DtDbusExporter        *self)
+{
+  g_autoptr(GError) error = NULL;
+  DtAccount *account = account_for_path (self, path, &error);
+
+  if (account == NULL || !dt_manager_remove_account (self->manager, account, &error))
+    {
+      dt_dbus_return_error (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  dt_gen_manager_complete_remove_account (skeleton, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* Accounts */
+
+static void
+sync_account (ExportedAccount *ea)
+{
+  DtAccount *a = ea->account;
+  DtGenAccount *s = ea->skeleton;
+
+  dt_gen_account_set_id (s, dt_account_get_id (a));
+  dt_gen_account_set_address (s, dt_account_get_address (a));
+  dt_gen_account_set_display_name (s, dt_account_get_display_name (a));
+  dt_gen_account_set_enabled (s, dt_account_get_enabled (a));
+  dt_gen_account_set_state (s, dt_enum_to_nick (DT_TYPE_ACCOUNT_STATE, dt_account_get_state (a)));
+  dt_gen_account_set_state_reason (s, dt_enum_to_nick (DT_TYPE_ACCOUNT_STATE_REASON,
+                                                       dt_account_get_state_reason (a)));
+  dt_gen_account_set_last_sip_status (s, dt_account_get_last_sip_status (a));
+  dt_gen_account_set_last_sip_reason (s, dt_account_get_last_sip_reason (a));
+  dt_gen_account_set_transport (s, dt_account_get_transport (a));
+  dt_gen_account_set_registration_expires_usec (s, (guint64) dt_account_get_registration_expires_usec (a));
+}
+
+static void
+on_account_notify (DtAccount       *account,
+                   GParamSpec      *pspec,
+                   ExportedAccount *ea)
+{
+  /* Setting an unchanged value on a skeleton emits nothing, so syncing
+   * everything keeps this simple without extra signals. */
+  sync_account (ea);
+}
+
+static void
+on_account_state_changed (DtAccount            *account,
+                          DtAccountState        old_state,
+                          DtAccountState        new_state,
+                          DtAccountStateReason  reason,
+                          ExportedAccount      *ea)
+{
+  sync_account (ea);
+  /* Properties first: a client reacting to the signal reads the new state. */
+  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (ea->skeleton));
+  dt_gen_account_emit_state_changed (ea->skeleton,
+                                     dt_enum_to_nick (DT_TYPE_ACCOUNT_STATE, old_state),
+                                     dt_enum_to_nick (DT_TYPE_ACCOUNT_STATE, new_state),
+                                     dt_enum_to_nick (DT_TYPE_ACCOUNT_STATE_REASON, reason));
+}
+
+static gboolean
+write_account_property (GDBusInterfaceSkeleton  *skeleton,
+                        const char              *property,
+                        GVariant                *value,
+                        gpointer                 user_data,
+                        GError                 **error)
+{
+  ExportedAccount *ea = user_data;
+
+  if (g_str_equal (property, "Enabled"))
+    return dt_manager_set_account_enabled (ea->exporter->manager, ea->account,
+                                           g_variant_get_boolean (value), error);
+  g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_PROPERTY_READ_ONLY, "%s is read-only", property);
+  return FALSE;
+}
+
+static void
+complete_or_fail (GDBusMethodInvocation *invocation,
+                  gboolean               ok,
+                  GError               **error)
+{
+  if (ok)
+    g_dbus_method_invocation_return_value (invocation, NULL);
+  else
+    dt_dbus_return_error (invocation, *error);
+}
+
+static gboolean
+handle_account_update (DtGenAccount          *skeleton,
+                       GDBusMethodInvocation *invocation,
+                       GVariant              *settings,
+                       ExportedAccount       *ea)
+{
+  g_autoptr(GError) error = NULL;
+
+  complete_or_fail (invocation,
+                    dt_manager_update_account (ea->exporter->manager, ea->account, settings, &error),
+                    &error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_account_get_settings (DtGenAccount          *skeleton,
+                             GDBusMethodInvocation *invocation,
+                             ExportedAccount       *ea)
+{
+  dt_gen_account_complete_get_settings (skeleton, invocation,
+                                        dt_settings_to_vardict (dt_account_get_settings (ea->account)));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_account_set_password (DtGenAccount          *skeleton,
+                             GDBusMethodInvocation *invocation,
+                             const char            *password,
+                             ExportedAccount       *ea)
+{
+  g_autoptr(GError) error = NULL;
+
+  complete_or_fail (invocation, dt_manager_set_account_password (ea->exporter->manager, ea->account,
+                                                     password, &error), &error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_account_register (DtGenAccount          *skeleton,
+                         GDBusMethodInvocation *invocation,
+                         ExportedAccount       *ea)
+{
+  g_autoptr(GError) error = NULL;
+
+  complete_or_fail (invocation, dt_account_register (ea->account, &error), &error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_account_unregister (DtGenAccount          *skeleton,
+                           GDBusMethodInvocation *invocation,
+                           ExportedAccount       *ea)
+{
+  g_autoptr(GError) error = NULL;
+
+  complete_or_fail (invocation, dt_account_unregister (ea->account, &error), &error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+exported_account_free (ExportedAccount *ea)
+{
+  g_signal_handlers_disconnect_by_data (ea->account, ea);
+  g_signal_handlers_disconnect_by_data (ea->skeleton, ea);
+  if (ea->exporter->exported)
+    g_dbus_object_manager_server_unexport (ea->exporter->object_manager, ea->path);
+  g_object_unref (ea->skeleton);
+  g_object_unref (ea->object);
+  g_object_unref (ea->account);
+  g_free (ea->path);
+  g_free (ea);
+}
+
+static void
+export_account (DtDbusExporter *self,
+                DtAccount      *account)
+{
+  ExportedAccount *ea = g_new0 (ExportedAccount, 1);
+
+  ea->exporter = self;
+  ea->account = g_object_ref (account);
+  ea->path = account_path (account);
+  ea->skeleton = dt_dbus_account_skeleton_new (write_account_property, ea);
+  sync_account (ea);
+  g_signal_connect (ea->skeleton, "handle-update", G_CALLBACK (handle_account_update), ea);
+  g_signal_connect (ea->skeleton, "handle-get-settings", G_CALLBACK (handle_account_get_settings), ea);
+  g_signal_connect (ea->skeleton, "handle-set-password", G_CALLBACK (handle_account_set_password), ea);
+  g_signal_connect (ea->skeleton, "handle-register", G_CALLBACK (handle_account_register), ea);
+  g_signal_connect (ea->skeleton, "handle-unregister", G_CALLBACK (handle_account_unregister), ea);
+  g_signal_connect (account, "notify", G_CALLBACK (on_account_notify), ea);
+  g_signal_connect (account, "state-changed", G_CALLBACK (on_account_state_changed), ea);
+
+  ea->object = dt_gen_object_skeleton_new (ea->path);
+  dt_gen_object_skeleton_set_account (ea->object, ea->skeleton);
+  g_hash_table_insert (self->accounts, account, ea);
+  g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (ea->object));
+}
+
+static void
+on_account_added (DtManager      *manager,
+                  DtAccount      *account,
+                  DtDbusExporter *self)
+{
+  export_account (self, account);
+  sync_accounts_list (self);
+}
+
+static void
+on_account_removed (DtManager      *manager,
+                    DtAccount      *account,
+                    DtDbusExporter *self)
+{
+  g_hash_table_remove (self->accounts, account);
+  sync_accounts_list (self);
+}
+
+/* Object life */
+
 static void
 dt_dbus_exporter_dispose (GObject *object)
 {
   DtDbusExporter *self = DT_DBUS_EXPORTER (object);
 
   dt_dbus_exporter_unexport (self);
+  g_clear_pointer (&self->accounts, g_hash_table_unref);
   if (self->manager != NULL)
     g_signal_handlers_disconnect_by_data (self->manager, self);
   g_clear_object (&self->manager_skeleton);
@@ -76,6 +379,7 @@ dt_dbus_exporter_class_init (DtDbusExporterClass *klass)
 static void
 dt_dbus_exporter_init (DtDbusExporter *self)
 {
+  self->accounts = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) exported_account_free);
 }
 
 DtDbusExporter *
@@ -84,21 +388,34 @@ dt_dbus_exporter_new (GDBusConnection  *connection,
                       GError          **error)
 {
   g_autoptr(DtDbusExporter) self = g_object_new (DT_TYPE_DBUS_EXPORTER, NULL);
-  const char * const no_paths[] = { NULL };
+  GPtrArray *accounts = dt_manager_get_accounts (manager);
 
   dt_dbus_errors_register ();
 
   self->connection = g_object_ref (connection);
   self->manager = g_object_ref (manager);
+  self->object_manager = g_dbus_object_manager_server_new (DT_ROOT_PATH);
 
-  self->manager_skeleton = dt_gen_manager_skeleton_new ();
+  self->manager_skeleton = dt_dbus_manager_skeleton_new (write_manager_property, self);
   dt_gen_manager_set_version (self->manager_skeleton, dt_manager_get_version (manager));
-  dt_gen_manager_set_accounts (self->manager_skeleton, no_paths);
-  dt_gen_manager_set_calls (self->manager_skeleton, no_paths);
+  dt_gen_manager_set_calls (self->manager_skeleton, (const char * const[]) { NULL });
   sync_log_level (self);
   g_signal_connect (self->manager_skeleton, "handle-set-log-level",
                     G_CALLBACK (handle_set_log_level), self);
-  g_signal_connect (manager, "notify::log-level", G_CALLBACK (on_manager_log_level), self);
+  g_signal_connect (self->manager_skeleton, "handle-create-account",
+                    G_CALLBACK (handle_create_account), self);
+  g_signal_connect (self->manager_skeleton, "handle-remove-account",
+                    G_CALLBACK (handle_remove_account), self);
+  g_signal_connect_swapped (manager, "notify::log-level", G_CALLBACK (sync_log_level), self);
+  g_signal_connect_swapped (manager, "notify::default-account",
+                            G_CALLBACK (sync_default_account), self);
+  g_signal_connect (manager, "account-added", G_CALLBACK (on_account_added), self);
+  g_signal_connect (manager, "account-removed", G_CALLBACK (on_account_removed), self);
+
+  for (guint i = 0; i < accounts->len; i++)
+    export_account (self, g_ptr_array_index (accounts, i));
+  sync_accounts_list (self);
+  sync_default_account (self);
 
   /* GDBusObjectManagerServer only exports objects strictly below its own
    * path, so the Manager interface is exported beside it at the root (the
@@ -106,7 +423,6 @@ dt_dbus_exporter_new (GDBusConnection  *connection,
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->manager_skeleton),
                                          connection, DT_ROOT_PATH, error))
     return NULL;
-  self->object_manager = g_dbus_object_manager_server_new (DT_ROOT_PATH);
   g_dbus_object_manager_server_set_connection (self->object_manager, connection);
   self->exported = TRUE;
 

@@ -27,6 +27,12 @@ static const char * const migrations[] = {
   "  seen                INTEGER NOT NULL DEFAULT 0"
   ");"
   "CREATE INDEX calls_by_created ON calls (created_usec DESC);",
+
+  /* 2: daemon state that outlives a run but is not configuration. */
+  "CREATE TABLE preferences ("
+  "  key   TEXT PRIMARY KEY,"
+  "  value TEXT NOT NULL"
+  ");",
 };
 
 struct _DtStore {
@@ -263,4 +269,46 @@ int
 dt_store_get_latest_schema_version (void)
 {
   return G_N_ELEMENTS (migrations);
+}
+
+char *
+dt_store_get_preference (DtStore    *self,
+                         const char *key)
+{
+  sqlite3_stmt *stmt = NULL;
+  char *value = NULL;
+
+  if (sqlite3_prepare_v2 (self->db, "SELECT value FROM preferences WHERE key = ?", -1, &stmt, NULL) == SQLITE_OK &&
+      sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC) == SQLITE_OK &&
+      sqlite3_step (stmt) == SQLITE_ROW)
+    value = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+  return value;
+}
+
+/* A NULL value deletes the key. */
+gboolean
+dt_store_set_preference (DtStore     *self,
+                         const char  *key,
+                         const char  *value,
+                         GError     **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (self->db,
+                           value ? "INSERT INTO preferences (key, value) VALUES (?1, ?2) "
+                                   "ON CONFLICT (key) DO UPDATE SET value = ?2"
+                                 : "DELETE FROM preferences WHERE key = ?1",
+                           -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+  if (rc == SQLITE_OK && value)
+    rc = sqlite3_bind_text (stmt, 2, value, -1, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step (stmt) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode (self->db);
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_OK)
+    return set_sqlite_error (self, rc, "saving a preference", error);
+  return TRUE;
 }

@@ -25,4 +25,12 @@ const char *dt_store_get_path           (DtStore     *self);
 int         dt_store_get_schema_version (DtStore     *self);
 int         dt_store_get_latest_schema_version (void);
 
+/* Small daemon state that is not configuration (the default account). */
+char       *dt_store_get_preference     (DtStore     *self,
+                                         const char  *key);
+gboolean    dt_store_set_preference     (DtStore     *self,
+                                         const char  *key,
+                                         const char  *value,
+                                         GError     **error);
+
 G_END_DECLS

@@ -1,6 +1,11 @@
 #include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include <string.h>
 
 #include "dt-build-config.h"
+
+#define DT_ERROR_PREFIX_TEST "org.dialtone.Phone1.Error."
 #include "dt-generated.h"
 #include "core/dt-dummy-backend.h"
 #include "core/dt-manager.h"
@@ -10,6 +15,7 @@
  * client uses its own connection, as a real client would. */
 
 typedef struct {
+  char            *dir;
   GTestDBus       *bus;
   GDBusConnection *server;
   GDBusConnection *client;
@@ -29,6 +35,23 @@ connect_private (const char *address)
 }
 
 static void
+remove_tree (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *p = g_build_filename (dir, name, NULL);
+      if (g_file_test (p, G_FILE_TEST_IS_DIR))
+        remove_tree (p);
+      else
+        g_unlink (p);
+    }
+  g_rmdir (dir);
+}
+
+static void
 fixture_set_up (Fixture *f, gconstpointer data)
 {
   g_autoptr(DtDummyBackend) backend = dt_dummy_backend_new ();
@@ -38,7 +61,9 @@ fixture_set_up (Fixture *f, gconstpointer data)
   g_test_dbus_up (f->bus);
   f->server = connect_private (g_test_dbus_get_bus_address (f->bus));
   f->client = connect_private (g_test_dbus_get_bus_address (f->bus));
-  f->manager = dt_manager_new (DT_BACKEND (backend), DT_LOG_LEVEL_MESSAGE);
+  f->dir = g_dir_make_tmp ("dt-exporter-XXXXXX", NULL);
+  f->manager = dt_manager_new (DT_BACKEND (backend), DT_LOG_LEVEL_MESSAGE, f->dir);
+  dt_manager_start (f->manager);
   f->exporter = dt_dbus_exporter_new (f->server, f->manager, &error);
   g_assert_no_error (error);
 }
@@ -54,6 +79,8 @@ fixture_tear_down (Fixture *f, gconstpointer data)
   g_clear_object (&f->server);
   g_test_dbus_down (f->bus);
   g_clear_object (&f->bus);
+  remove_tree (f->dir);
+  g_free (f->dir);
 }
 
 static void
@@ -65,16 +92,71 @@ on_result (GObject *source, GAsyncResult *result, gpointer user_data)
 /* Calls a method on the exporter and spins the main context (which serves
  * the skeleton) until the reply arrives. */
 static GVariant *
-call (Fixture *f, const char *iface, const char *method, GVariant *args, GError **error)
+call_at (Fixture *f, const char *path, const char *iface, const char *method, GVariant *args,
+         GError **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  g_dbus_connection_call (f->client, g_dbus_connection_get_unique_name (f->server), DT_ROOT_PATH,
+  g_dbus_connection_call (f->client, g_dbus_connection_get_unique_name (f->server), path,
                           iface, method, args, NULL, G_DBUS_CALL_FLAGS_NONE, 5000, NULL,
                           on_result, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
   return g_dbus_connection_call_finish (f->client, result, error);
+}
+
+static GVariant *
+call (Fixture *f, const char *iface, const char *method, GVariant *args, GError **error)
+{
+  return call_at (f, DT_ROOT_PATH, iface, method, args, error);
+}
+
+static void
+assert_dbus_error (GError *error, const char *name, const char *message_prefix)
+{
+  g_autofree char *remote = NULL;
+
+  g_assert_nonnull (error);
+  remote = g_dbus_error_get_remote_error (error);
+  g_assert_cmpstr (remote, ==, name);
+  g_dbus_error_strip_remote_error (error);
+  if (message_prefix && !g_str_has_prefix (error->message, message_prefix))
+    g_error ("'%s' does not start with '%s'", error->message, message_prefix);
+}
+
+static GVariant *
+account_settings (const char *id, const char *address)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  if (id)
+    g_variant_builder_add (&b, "{sv}", "id", g_variant_new_string (id));
+  if (address)
+    g_variant_builder_add (&b, "{sv}", "address", g_variant_new_string (address));
+  g_variant_builder_add (&b, "{sv}", "registrar", g_variant_new_string ("sip:example.org"));
+  return g_variant_builder_end (&b);
+}
+
+static char *
+create_account (Fixture *f, GVariant *settings, GError **error)
+{
+  g_autoptr(GVariant) reply = call (f, "org.dialtone.Phone1.Manager", "CreateAccount",
+                                    g_variant_new_tuple (&settings, 1), error);
+  char *path = NULL;
+
+  if (reply)
+    g_variant_get (reply, "(o)", &path);
+  return path;
+}
+
+static void
+spin (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, FALSE);
 }
 
 static GVariant *
@@ -158,6 +240,192 @@ test_unexport (Fixture *f, gconstpointer data)
   g_assert_error (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD);
 }
 
+static void
+test_create_account (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = create_account (f, account_settings ("work", "sip:alice@example.org"), &error);
+  g_autofree char *file = g_build_filename (f->dir, "work.account", NULL);
+  g_autoptr(GVariant) accounts = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) settings = NULL;
+  GStatBuf st;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (path, ==, "/org/dialtone/Phone1/Account/0");
+  accounts = get_property (f, "Accounts");
+  g_assert_cmpuint (g_variant_n_children (accounts), ==, 1);
+
+  /* Written with mode 0600, holding no id (the file name is the id). */
+  g_assert_cmpint (g_stat (file, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+
+  reply = call_at (f, path, "org.dialtone.Phone1.Account", "GetSettings", NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(@a{sv})", &settings);
+  g_assert_true (g_variant_lookup (settings, "id", "&s", NULL));
+  g_assert_true (g_variant_lookup (settings, "expires", "u", NULL));
+
+  /* The dummy backend registers on the next iteration. */
+  spin (50);
+  g_assert_cmpint (dt_account_get_state (dt_manager_find_account (f->manager, "work")), ==,
+                   DT_ACCOUNT_STATE_REGISTERED);
+}
+
+static void
+test_create_account_rejects (Fixture *f, gconstpointer data)
+{
+  static const struct { const char *key; const char *type; const char *value; const char *name; const char *prefix; } cases[] = {
+    { "bogus", "s", "'x'", "InvalidArguments", "bogus: unknown key" },
+    { "expires", "s", "'600'", "InvalidArguments", "expires: expected an unsigned integer" },
+    { "expires", "u", "uint32 1", "InvalidArguments", "expires: 1 is out of range" },
+    { "transport", "s", "'carrier-pigeon'", "InvalidArguments", "transport:" },
+    { "id", "s", "'../evil'", "InvalidArguments", "id:" },
+    { "id", "s", "'a/b'", "InvalidArguments", "id:" },
+    { "address", "s", "'not a uri'", "InvalidArguments", "address:" },
+    { "registrar", "s", "'http://example.org'", "InvalidArguments", "registrar:" },
+    { "password", "s", "'secret'", "InvalidArguments", "password:" },
+    { "local-address", "s", "'example.org'", "InvalidArguments", "local-address:" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) base = account_settings ("x", "sip:x@example.org");
+      g_autoptr(GVariant) value = g_variant_parse (NULL, cases[i].value, NULL, NULL, NULL);
+      g_autoptr(GVariantDict) dict = g_variant_dict_new (base);
+      g_autofree char *path = NULL;
+
+      g_test_message ("case %u: %s", i, cases[i].key);
+      g_variant_dict_insert_value (dict, cases[i].key, value);
+      path = create_account (f, g_variant_dict_end (dict), &error);
+      g_assert_null (path);
+      assert_dbus_error (error, DT_ERROR_PREFIX_TEST "InvalidArguments", cases[i].prefix);
+    }
+  /* Nothing was created or written. */
+  g_assert_cmpuint (dt_manager_get_accounts (f->manager)->len, ==, 0);
+  {
+    g_autoptr(GDir) d = g_dir_open (f->dir, 0, NULL);
+    g_assert_null (g_dir_read_name (d));
+  }
+}
+
+static void
+test_duplicate_id (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *first = create_account (f, account_settings ("work", "sip:a@example.org"), &error);
+  g_autofree char *second = NULL;
+
+  g_assert_no_error (error);
+  second = create_account (f, account_settings ("work", "sip:b@example.org"), &error);
+  g_assert_null (second);
+  assert_dbus_error (error, DT_ERROR_PREFIX_TEST "AlreadyExists", "id:");
+}
+
+static void
+test_update_and_password (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = create_account (f, account_settings ("work", "sip:a@example.org"), &error);
+  g_autofree char *file = g_build_filename (f->dir, "work.account", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) settings = NULL;
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "expires", g_variant_new_int32 (120));
+  g_variant_builder_add (&b, "{sv}", "display-name", g_variant_new_string ("Alice"));
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call_at (f, path, "org.dialtone.Phone1.Account", "Update",
+                   g_variant_new ("(@a{sv})", g_variant_builder_end (&b)), &error);
+  g_assert_no_error (error);
+
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call_at (f, path, "org.dialtone.Phone1.Account", "SetPassword",
+                   g_variant_new ("(s)", "hunter2"), &error);
+  g_assert_no_error (error);
+
+  g_assert_true (g_file_get_contents (file, &contents, NULL, NULL));
+  g_assert_nonnull (strstr (contents, "expires=120"));
+  g_assert_nonnull (strstr (contents, "password=hunter2"));
+
+  /* The secret never comes back. */
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call_at (f, path, "org.dialtone.Phone1.Account", "GetSettings", NULL, &error);
+  g_variant_get (reply, "(@a{sv})", &settings);
+  g_assert_false (g_variant_lookup (settings, "password", "&s", NULL));
+
+  /* A bad update changes nothing. */
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "expires", g_variant_new_uint32 (300));
+  g_variant_builder_add (&b, "{sv}", "transport", g_variant_new_string ("smoke-signals"));
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call_at (f, path, "org.dialtone.Phone1.Account", "Update",
+                   g_variant_new ("(@a{sv})", g_variant_builder_end (&b)), &error);
+  assert_dbus_error (error, DT_ERROR_PREFIX_TEST "InvalidArguments", "transport:");
+  g_clear_error (&error);
+  g_clear_pointer (&contents, g_free);
+  g_assert_true (g_file_get_contents (file, &contents, NULL, NULL));
+  g_assert_nonnull (strstr (contents, "expires=120"));
+
+  /* The id cannot change. */
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "id", g_variant_new_string ("home"));
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call_at (f, path, "org.dialtone.Phone1.Account", "Update",
+                   g_variant_new ("(@a{sv})", g_variant_builder_end (&b)), &error);
+  assert_dbus_error (error, DT_ERROR_PREFIX_TEST "InvalidArguments", "id:");
+}
+
+static void
+test_default_account_and_remove (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = create_account (f, account_settings ("work", "sip:a@example.org"), &error);
+  g_autofree char *file = g_build_filename (f->dir, "work.account", NULL);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) current = NULL;
+
+  current = get_property (f, "DefaultAccount");
+  g_assert_cmpstr (g_variant_get_string (current, NULL), ==, "/");
+
+  reply = call (f, "org.freedesktop.DBus.Properties", "Set",
+                g_variant_new ("(ssv)", "org.dialtone.Phone1.Manager", "DefaultAccount",
+                               g_variant_new_object_path ("/org/dialtone/Phone1/Account/7")), &error);
+  assert_dbus_error (error, DT_ERROR_PREFIX_TEST "NotFound", NULL);
+  g_clear_error (&error);
+
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (f, "org.freedesktop.DBus.Properties", "Set",
+                g_variant_new ("(ssv)", "org.dialtone.Phone1.Manager", "DefaultAccount",
+                               g_variant_new_object_path (path)), &error);
+  g_assert_no_error (error);
+  g_assert_true (dt_manager_get_default_account (f->manager) ==
+                 dt_manager_find_account (f->manager, "work"));
+
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (f, "org.dialtone.Phone1.Manager", "RemoveAccount",
+                g_variant_new ("(o)", "/org/dialtone/Phone1/Account/9"), &error);
+  assert_dbus_error (error, DT_ERROR_PREFIX_TEST "NotFound", NULL);
+  g_clear_error (&error);
+
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (f, "org.dialtone.Phone1.Manager", "RemoveAccount", g_variant_new ("(o)", path), &error);
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (file, G_FILE_TEST_EXISTS));
+  g_assert_null (dt_manager_get_default_account (f->manager));
+  g_clear_pointer (&current, g_variant_unref);
+  current = get_property (f, "Accounts");
+  g_assert_cmpuint (g_variant_n_children (current), ==, 0);
+
+  /* Paths are not reused. */
+  g_clear_pointer (&path, g_free);
+  path = create_account (f, account_settings ("work", "sip:a@example.org"), &error);
+  g_assert_cmpstr (path, ==, "/org/dialtone/Phone1/Account/1");
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -167,5 +435,10 @@ main (int argc, char *argv[])
   g_test_add ("/exporter/set-log-level-invalid", Fixture, NULL, fixture_set_up, test_set_log_level_invalid, fixture_tear_down);
   g_test_add ("/exporter/object-manager", Fixture, NULL, fixture_set_up, test_object_manager, fixture_tear_down);
   g_test_add ("/exporter/unexport", Fixture, NULL, fixture_set_up, test_unexport, fixture_tear_down);
+  g_test_add ("/exporter/create-account", Fixture, NULL, fixture_set_up, test_create_account, fixture_tear_down);
+  g_test_add ("/exporter/create-account-rejects", Fixture, NULL, fixture_set_up, test_create_account_rejects, fixture_tear_down);
+  g_test_add ("/exporter/duplicate-id", Fixture, NULL, fixture_set_up, test_duplicate_id, fixture_tear_down);
+  g_test_add ("/exporter/update-and-password", Fixture, NULL, fixture_set_up, test_update_and_password, fixture_tear_down);
+  g_test_add ("/exporter/default-account-and-remove", Fixture, NULL, fixture_set_up, test_default_account_and_remove, fixture_tear_down);
   return g_test_run ();
 }

@@ -23,7 +23,7 @@ static const DtSettingSpec specs[] = {
   { .key = "transport", .kind = DT_SETTING_CHOICE, .default_value = "udp", .choices = transports },
   { .key = "codecs", .kind = DT_SETTING_STRING_LIST, .default_value = "pcmu,pcma",
     .check = check_no_spaces },
-  { .key = "password", .kind = DT_SETTING_STRING, .write_only = TRUE },
+  { .key = "password", .kind = DT_SETTING_STRING, .secret = TRUE },
   { NULL }
 };
 
@@ -200,10 +200,35 @@ test_keyfile_round_trip (void)
   /* Unset keys stay unset, so a later default change reaches them. */
   g_assert_false (dt_settings_is_set (back, "transport"));
 
-  /* Secrets never come back out over D-Bus. */
+  /* Secrets never come back out over D-Bus, nor go in that way. */
   dict = dt_settings_to_vardict (back);
   g_assert_false (g_variant_lookup (dict, "password", "&s", NULL));
   g_assert_true (g_variant_lookup (dict, "transport", "&s", NULL));
+  {
+    GVariantBuilder b;
+
+    g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+    g_variant_builder_add (&b, "{sv}", "password", g_variant_new_string ("x"));
+    g_assert_false (dt_settings_update_vardict (back, g_variant_builder_end (&b), &error));
+    g_assert_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS);
+    g_assert_true (g_str_has_prefix (error->message, "password:"));
+    g_assert_cmpstr (dt_settings_get_string (back, "password"), ==, "s3cret");
+  }
+}
+
+static void
+test_empty_string_unsets (void)
+{
+  g_autoptr(DtSettings) s = dt_settings_new (specs);
+  GVariantBuilder b;
+
+  g_assert_true (dt_settings_set (s, "name", g_variant_new_string ("alice"), NULL));
+  g_assert_true (dt_settings_is_set (s, "name"));
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (""));
+  g_assert_true (dt_settings_update_vardict (s, g_variant_builder_end (&b), NULL));
+  g_assert_false (dt_settings_is_set (s, "name"));
+  g_assert_null (dt_settings_get_string (s, "name"));
 }
 
 static void
@@ -239,5 +264,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/settings/vardict-all-or-nothing", test_vardict_is_all_or_nothing);
   g_test_add_func ("/settings/keyfile-round-trip", test_keyfile_round_trip);
   g_test_add_func ("/settings/keyfile-rejects", test_keyfile_rejects);
+  g_test_add_func ("/settings/empty-string-unsets", test_empty_string_unsets);
   return g_test_run ();
 }

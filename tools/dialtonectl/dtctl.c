@@ -1,6 +1,7 @@
 #include "dtctl.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "dt-build-config.h"
 
@@ -157,4 +158,151 @@ dtctl_print_json (JsonNode *node)
   text = json_generator_to_data (generator, NULL);
   g_print ("%s\n", text);
   return DTCTL_EXIT_OK;
+}
+
+guint
+dtctl_path_index (const char *path)
+{
+  const char *slash = strrchr (path, '/');
+
+  return slash ? (guint) g_ascii_strtoull (slash + 1, NULL, 10) : 0;
+}
+
+static int
+compare_by_index (gconstpointer a,
+                  gconstpointer b)
+{
+  guint ia = dtctl_path_index (g_dbus_proxy_get_object_path (G_DBUS_PROXY (a)));
+  guint ib = dtctl_path_index (g_dbus_proxy_get_object_path (G_DBUS_PROXY (b)));
+
+  return ia < ib ? -1 : ia > ib;
+}
+
+GList *
+dtctl_list_accounts (DtCtl *ctl)
+{
+  GList *objects = g_dbus_object_manager_get_objects (ctl->objects);
+  GList *accounts = NULL;
+
+  for (GList *l = objects; l; l = l->next)
+    {
+      DtGenAccount *account = dt_gen_object_get_account (DT_GEN_OBJECT (l->data));
+      if (account != NULL)
+        accounts = g_list_prepend (accounts, account);
+    }
+  g_list_free_full (objects, g_object_unref);
+  return g_list_sort (accounts, compare_by_index);
+}
+
+static gboolean
+is_index (const char *spec)
+{
+  if (*spec == '\0')
+    return FALSE;
+  for (const char *c = spec; *c; c++)
+    if (!g_ascii_isdigit (*c))
+      return FALSE;
+  return TRUE;
+}
+
+DtGenAccount *
+dtctl_resolve_account (DtCtl      *ctl,
+                       const char *spec,
+                       int        *status)
+{
+  GList *accounts = dtctl_list_accounts (ctl);
+  DtGenAccount *found = NULL;
+
+  for (GList *l = accounts; l && !found; l = l->next)
+    {
+      const char *path = g_dbus_proxy_get_object_path (G_DBUS_PROXY (l->data));
+
+      if ((spec[0] == '/' && g_str_equal (path, spec)) ||
+          (is_index (spec) && dtctl_path_index (path) == (guint) g_ascii_strtoull (spec, NULL, 10)) ||
+          g_strcmp0 (dt_gen_account_get_id (l->data), spec) == 0)
+        found = g_object_ref (l->data);
+    }
+  g_list_free_full (accounts, g_object_unref);
+  if (found == NULL)
+    *status = dtctl_fail_message (DTCTL_EXIT_NOT_FOUND, "no account '%s'", spec);
+  return found;
+}
+
+/* "RegistrationExpiresUSec" → "registration-expires-usec": JSON keys
+ * follow the settings' kebab-case. "USec" is one word, not U + Sec. */
+char *
+dtctl_kebab_case (const char *camel)
+{
+  g_auto(GStrv) parts = g_strsplit (camel, "USec", -1);
+  g_autofree char *words = g_strjoinv ("Usec", parts);
+  GString *out = g_string_new (NULL);
+
+  for (const char *c = words; *c; c++)
+    {
+      gboolean after_lower = c > words && g_ascii_islower (c[-1]);
+      gboolean acronym_end = c > words && g_ascii_isupper (c[-1]) && g_ascii_islower (c[1]);
+
+      if (g_ascii_isupper (*c) && (after_lower || acronym_end))
+        g_string_append_c (out, '-');
+      g_string_append_c (out, g_ascii_tolower (*c));
+    }
+  return g_string_free (out, FALSE);
+}
+
+JsonNode *
+dtctl_proxy_to_json (GDBusProxy *proxy)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_auto(GStrv) names = g_dbus_proxy_get_cached_property_names (proxy);
+  const char *path = g_dbus_proxy_get_object_path (proxy);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "path");
+  json_builder_add_string_value (builder, path);
+  if (g_str_has_prefix (path, DT_ROOT_PATH "/"))
+    {
+      json_builder_set_member_name (builder, "index");
+      json_builder_add_int_value (builder, dtctl_path_index (path));
+    }
+  for (char **n = names; n && *n; n++)
+    {
+      g_autoptr(GVariant) value = g_dbus_proxy_get_cached_property (proxy, *n);
+      g_autofree char *key = dtctl_kebab_case (*n);
+
+      json_builder_set_member_name (builder, key);
+      json_builder_add_value (builder, json_gvariant_serialize (value));
+    }
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
+char *
+dtctl_variant_to_text (GVariant *value)
+{
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING) ||
+      g_variant_is_of_type (value, G_VARIANT_TYPE_OBJECT_PATH))
+    return g_variant_dup_string (value, NULL);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING_ARRAY) ||
+      g_variant_is_of_type (value, G_VARIANT_TYPE_OBJECT_PATH_ARRAY))
+    {
+      g_autofree const char **items = g_variant_is_of_type (value, G_VARIANT_TYPE_STRING_ARRAY)
+                                        ? g_variant_get_strv (value, NULL)
+                                        : g_variant_get_objv (value, NULL);
+      return g_strjoinv (", ", (char **) items);
+    }
+  return g_variant_print (value, FALSE);
+}
+
+void
+dtctl_print_properties (GDBusProxy *proxy)
+{
+  g_auto(GStrv) names = g_dbus_proxy_get_cached_property_names (proxy);
+
+  for (char **n = names; n && *n; n++)
+    {
+      g_autoptr(GVariant) value = g_dbus_proxy_get_cached_property (proxy, *n);
+      g_autofree char *text = dtctl_variant_to_text (value);
+
+      g_print ("  %-24s %s\n", *n, text);
+    }
 }

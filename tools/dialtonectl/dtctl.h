@@ -57,8 +57,34 @@ int           dtctl_fail_message  (int                 status,
 const char   *dtctl_bus_name      (DtCtl              *ctl);
 int           dtctl_print_json    (JsonNode           *node);
 
+/* Objects: "0" (index), "work" (an account's Id) or a full D-Bus path.
+ * Prints "no account 'x'" and returns NULL (status DTCTL_EXIT_NOT_FOUND)
+ * when nothing matches. */
+DtGenAccount *dtctl_resolve_account (DtCtl      *ctl,
+                                     const char *spec,
+                                     int        *status);
+GList        *dtctl_list_accounts   (DtCtl      *ctl);  /* DtGenAccount, sorted by path index */
+guint         dtctl_path_index      (const char *path);
+char         *dtctl_kebab_case      (const char *camel);
+JsonNode     *dtctl_proxy_to_json   (GDBusProxy *proxy);
+void          dtctl_print_properties (GDBusProxy *proxy);
+char         *dtctl_variant_to_text (GVariant   *value);
+
 /* Commands, one function each; the table in dialtonectl.c names them. */
 int dtctl_cmd_status    (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 int dtctl_cmd_log_level (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_monitor   (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_account_list       (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_account_show       (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_account_add        (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_account_set        (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_account_password   (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_account_enable     (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_account_disable    (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_account_register   (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_account_unregister (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_account_remove     (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_account_default    (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_account_wait       (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 
 G_END_DECLS

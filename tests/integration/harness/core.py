@@ -59,6 +59,18 @@ def free_port(kind=socket.SOCK_DGRAM, family=socket.AF_INET):
     raise RuntimeError("no free port found")
 
 
+def to_variant(value):
+    if isinstance(value, GLib.Variant):
+        return value
+    if isinstance(value, bool):
+        return GLib.Variant("b", value)
+    if isinstance(value, int):
+        return GLib.Variant("u", value)
+    if isinstance(value, (list, tuple)):
+        return GLib.Variant("as", list(value))
+    return GLib.Variant("s", str(value))
+
+
 def wait_for(predicate, timeout, interval=0.02, what="condition"):
     deadline = time.monotonic() + timeout
     while True:
@@ -283,8 +295,47 @@ class Daemon:
     def manager_prop(self, prop):
         return self.get(ROOT_PATH, IFACE + ".Manager", prop)
 
-    def ctl(self, *args, env=None, timeout=30):
-        return self.harness.ctl(*args, bus=self.bus, env=env, timeout=timeout)
+    def ctl(self, *args, env=None, timeout=30, input=None):
+        return self.harness.ctl(*args, bus=self.bus, env=env, timeout=timeout, input=input)
+
+    # Accounts
+    def add_account(self, account_id, password=None, **settings):
+        """CreateAccount with kebab-case settings given as Python keywords
+        (address_of_record → address-of-record); returns the object path."""
+        values = {"id": GLib.Variant("s", account_id)}
+        for key, value in settings.items():
+            values[key.replace("_", "-")] = to_variant(value)
+        path = self.manager("CreateAccount", "(a{sv})", (values,), reply="(o)")[0]
+        if password is not None:
+            self.call(path, IFACE + ".Account", "SetPassword", "(s)", (password,))
+        return path
+
+    def account_path(self, account_id):
+        for path in self.manager_prop("Accounts"):
+            if self.get(path, IFACE + ".Account", "Id") == account_id:
+                return path
+        raise KeyError(account_id)
+
+    def account(self, account_id_or_path):
+        path = account_id_or_path if account_id_or_path.startswith("/") \
+            else self.account_path(account_id_or_path)
+        return self.get_all(path, IFACE + ".Account")
+
+    def wait_account(self, account_id, state="registered", reason=None, timeout=None):
+        """Waits for State (and StateReason) and returns the properties."""
+        path = self.account_path(account_id)
+        last = {}
+
+        def reached():
+            last.update(self.get_all(path, IFACE + ".Account"))
+            return last["State"] == state and (reason is None or last["StateReason"] == reason)
+        try:
+            wait_for(reached, timeout or self.harness.timeout(15), interval=0.05,
+                     what=f"account {account_id} to be {state}/{reason}")
+        except TimeoutError as e:
+            raise TimeoutError(f"{e}; last seen {last.get('State')}/{last.get('StateReason')} "
+                               f"({last.get('LastSipStatus')} {last.get('LastSipReason')})") from None
+        return dict(last)
 
 
 class Harness:
@@ -311,7 +362,6 @@ class Harness:
         env["XDG_RUNTIME_DIR"] = str(self.mkdir("xdg-runtime"))
         env.pop("DIALTONE_CONFIG_DIR", None)
         env.pop("DIALTONE_DATA_DIR", None)
-        env["SOFIA_DEBUG"] = "0"
         return env
 
     def timeout(self, seconds):
@@ -331,7 +381,7 @@ class Harness:
     def daemon(self, name="dialtoned", **kwargs):
         return Daemon(self, name, **kwargs)
 
-    def ctl(self, *args, bus=None, env=None, timeout=30):
+    def ctl(self, *args, bus=None, env=None, timeout=30, input=None):
         full_env = self.env()
         if bus is not None:
             full_env["DBUS_SESSION_BUS_ADDRESS"] = bus.address
@@ -340,7 +390,8 @@ class Harness:
         completed = subprocess.run([str(build_dir() / "tools" / "dialtonectl" / "dialtonectl"),
                                     *map(str, args)],
                                    capture_output=True, text=True, env=full_env,
-                                   timeout=self.timeout(timeout), stdin=subprocess.DEVNULL)
+                                   timeout=self.timeout(timeout), input=input,
+                                   stdin=None if input is not None else subprocess.DEVNULL)
         return CtlResult(completed)
 
     def logs(self):

@@ -1,0 +1,31 @@
+#pragma once
+
+#include "dt-generated.h"
+
+G_BEGIN_DECLS
+
+/* Generated skeletons apply any Properties.Set blindly. These subclasses
+ * hand writes to a writer function instead, which validates the value,
+ * applies it to the core (whose change then flows back to the skeleton),
+ * or fails the call with a named error. */
+
+typedef gboolean (*DtDbusPropertyWriter) (GDBusInterfaceSkeleton  *skeleton,
+                                          const char              *property,
+                                          GVariant                *value,
+                                          gpointer                 user_data,
+                                          GError                 **error);
+
+#define DT_TYPE_DBUS_MANAGER_SKELETON (dt_dbus_manager_skeleton_get_type ())
+G_DECLARE_FINAL_TYPE (DtDbusManagerSkeleton, dt_dbus_manager_skeleton, DT, DBUS_MANAGER_SKELETON,
+                      DtGenManagerSkeleton)
+
+#define DT_TYPE_DBUS_ACCOUNT_SKELETON (dt_dbus_account_skeleton_get_type ())
+G_DECLARE_FINAL_TYPE (DtDbusAccountSkeleton, dt_dbus_account_skeleton, DT, DBUS_ACCOUNT_SKELETON,
+                      DtGenAccountSkeleton)
+
+DtGenManager *dt_dbus_manager_skeleton_new (DtDbusPropertyWriter writer,
+                                            gpointer             user_data);
+DtGenAccount *dt_dbus_account_skeleton_new (DtDbusPropertyWriter writer,
+                                            gpointer             user_data);
+
+G_END_DECLS

@@ -1,0 +1,21 @@
+#pragma once
+
+#include "core/dt-backend.h"
+
+G_BEGIN_DECLS
+
+/* The Sofia-SIP backend: one nua per account, all on the GLib main loop
+ * through su_glib. */
+#define DT_TYPE_SIP_BACKEND (dt_sip_backend_get_type ())
+G_DECLARE_FINAL_TYPE (DtSipBackend, dt_sip_backend, DT, SIP_BACKEND, GObject)
+
+typedef struct {
+  /* SIP transaction timeout (timer B/F = 64 × T1), in milliseconds: how
+   * long an unanswered request waits before it fails with 408. */
+  guint transaction_timeout_ms;
+} DtSipBackendOptions;
+
+DtSipBackend *dt_sip_backend_new (const DtSipBackendOptions  *options,
+                                  GError                    **error);
+
+G_END_DECLS
