@@ -9,9 +9,11 @@
 #include "dt-build-config.h"
 #include "core/dt-config.h"
 #include "core/dt-enum-types.h"
+#include "core/dt-error.h"
 #include "core/dt-manager.h"
 #include "core/dt-state.h"
 #include "dbus/dt-dbus-exporter.h"
+#include "media/dt-gst-engine.h"
 #include "sip/dt-sip-backend.h"
 #include "store/dt-store.h"
 
@@ -38,6 +40,7 @@ struct _DtDaemon {
   DtConfig        *config;
   DtStore         *store;
   DtBackend       *backend;
+  DtMediaEngine   *engine;
   DtManager       *manager;
   GDBusConnection *connection;
   DtDbusExporter  *exporter;
@@ -211,6 +214,53 @@ dt_daemon_apply_log_level (DtDaemon *self)
   g_message ("Log level is now %s", dt_enum_to_nick (DT_TYPE_LOG_LEVEL, level));
 }
 
+/* What calls start from, out of [media] and [calls]: the endpoints are
+ * checked here, with the engine, so that a bad one stops start-up like any
+ * other configuration error. */
+static DtCallProfile *
+make_call_profile (DtDaemon    *self,
+                   const char  *config_path,
+                   GError     **error)
+{
+  DtSettings *media = dt_config_get_group (self->config, "media");
+  DtSettings *calls = dt_config_get_group (self->config, "calls");
+  g_autoptr(DtCallProfile) profile = g_new0 (DtCallProfile, 1);
+  g_auto(GStrv) names = dt_settings_dup_strv (media, "codecs");
+  g_autoptr(GError) local_error = NULL;
+  const char *keys[] = { "audio-source", "audio-sink" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    if (!dt_media_engine_check_endpoint (self->engine, dt_settings_get_string (media, keys[i]), i == 0,
+                                         &local_error))
+      {
+        g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "%s: [media] %s: %s", config_path,
+                     keys[i], local_error->message);
+        return NULL;
+      }
+  if (dt_settings_get_uint (media, "rtp-port-max") != 0 &&
+      dt_settings_get_uint (media, "rtp-port-max") < dt_settings_get_uint (media, "rtp-port-min") + 2)
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                   "%s: [media] rtp-port-max: must leave room for a port pair above rtp-port-min",
+                   config_path);
+      return NULL;
+    }
+
+  profile->audio_source = g_strdup (dt_settings_get_string (media, "audio-source"));
+  profile->audio_sink = g_strdup (dt_settings_get_string (media, "audio-sink"));
+  profile->jitter_latency_ms = dt_settings_get_uint (media, "jitter-buffer");
+  profile->ptime = dt_settings_get_uint (media, "ptime");
+  profile->rtp_timeout_ms = dt_settings_get_uint (media, "rtp-timeout") * 1000;
+  profile->port_min = dt_settings_get_uint (media, "rtp-port-min");
+  profile->port_max = dt_settings_get_uint (media, "rtp-port-max");
+  profile->no_answer_timeout_s = dt_settings_get_uint (calls, "no-answer-timeout");
+  profile->codecs = g_ptr_array_new_with_free_func ((GDestroyNotify) dt_codec_free);
+  for (char **n = names; *n; n++)
+    g_ptr_array_add (profile->codecs, dt_codec_new_known (*n));
+  g_ptr_array_add (profile->codecs, dt_codec_new_known ("telephone-event"));
+  return g_steal_pointer (&profile);
+}
+
 static void
 save_default_account (DtDaemon *self)
 {
@@ -269,6 +319,7 @@ start (DtDaemon *self)
   g_autofree char *config_path = NULL;
   g_autofree char *db_path = NULL;
   g_autofree char *accounts_dir = NULL;
+  g_autoptr(DtCallProfile) profile = NULL;
   DtLogLevel level;
   const char *level_nick;
 
@@ -315,9 +366,27 @@ start (DtDaemon *self)
     }
 
   {
+    g_autoptr(GError) history_error = NULL;
+    guint closed = dt_store_close_interrupted_calls (self->store, &history_error);
+
+    if (history_error != NULL)
+      g_warning ("%s", history_error->message);
+    else if (closed > 0)
+      g_message ("%u call(s) interrupted by the last exit marked as ended (daemon-restart)", closed);
+  }
+
+  self->engine = DT_MEDIA_ENGINE (dt_gst_engine_new ());
+  profile = make_call_profile (self, config_path, &error);
+  if (profile == NULL)
+    {
+      fail_start (self, EX_CONFIG, error->message);
+      return FALSE;
+    }
+  {
     DtSipBackendOptions sip = {
       .transaction_timeout_ms =
         dt_settings_get_uint (dt_config_get_group (self->config, "sip"), "transaction-timeout") * 1000,
+      .codecs = profile->codecs,
     };
     DtSipBackend *backend = dt_sip_backend_new (&sip, &error);
 
@@ -330,6 +399,8 @@ start (DtDaemon *self)
   }
   accounts_dir = g_build_filename (self->options.config_dir, "accounts", NULL);
   self->manager = dt_manager_new (self->backend, level, accounts_dir);
+  dt_manager_set_media (self->manager, self->engine, profile);
+  dt_manager_set_history (self->manager, DT_CALL_HISTORY (self->store));
   g_signal_connect_swapped (self->manager, "notify::log-level",
                             G_CALLBACK (dt_daemon_apply_log_level), self);
   load_accounts (self);
@@ -405,6 +476,7 @@ dt_daemon_dispose (GObject *object)
   g_clear_object (&self->exporter);
   g_clear_object (&self->connection);
   g_clear_object (&self->manager);
+  g_clear_object (&self->engine);
   g_clear_object (&self->backend);
   g_clear_object (&self->store);
   g_clear_object (&self->config);

@@ -5,6 +5,59 @@ G_DEFINE_INTERFACE (DtBackend, dt_backend, G_TYPE_OBJECT)
 static void
 dt_backend_default_init (DtBackendInterface *iface)
 {
+  /* (account, remote-uri, remote-display-name, local-uri) → DtCall, or
+   * NULL to refuse the call; the first handler that returns one wins. */
+  g_signal_new ("incoming-call", G_TYPE_FROM_INTERFACE (iface), G_SIGNAL_RUN_LAST, 0,
+                g_signal_accumulator_first_wins, NULL, NULL, G_TYPE_OBJECT, 4,
+                G_TYPE_OBJECT, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
+}
+
+DtCall *
+dt_backend_emit_incoming_call (DtBackend  *self,
+                               DtAccount  *account,
+                               const char *remote_uri,
+                               const char *remote_display_name,
+                               const char *local_uri)
+{
+  GObject *call = NULL;
+
+  g_signal_emit_by_name (self, "incoming-call", account, remote_uri, remote_display_name,
+                         local_uri, &call);
+  /* The handler returns a new reference; the caller owns it. */
+  return (DtCall *) call;
+}
+
+gboolean
+dt_backend_call_dial (DtBackend                 *self,
+                      DtCall                    *call,
+                      const DtMediaDescription  *capabilities,
+                      GError                   **error)
+{
+  return DT_BACKEND_GET_IFACE (self)->call_dial (self, call, capabilities, error);
+}
+
+gboolean
+dt_backend_call_answer (DtBackend                 *self,
+                        DtCall                    *call,
+                        const DtMediaDescription  *capabilities,
+                        GError                   **error)
+{
+  return DT_BACKEND_GET_IFACE (self)->call_answer (self, call, capabilities, error);
+}
+
+void
+dt_backend_call_reject (DtBackend *self,
+                        DtCall    *call,
+                        guint      status)
+{
+  DT_BACKEND_GET_IFACE (self)->call_reject (self, call, status);
+}
+
+void
+dt_backend_call_hangup (DtBackend *self,
+                        DtCall    *call)
+{
+  DT_BACKEND_GET_IFACE (self)->call_hangup (self, call);
 }
 
 const char *

@@ -9,7 +9,10 @@ G_BEGIN_DECLS
  * functions (dt_account_notify_*, dt_call_notify_*) on the main thread.
  * Nothing of the stack's own types crosses this header. */
 
+#include "dt-media-types.h"
+
 typedef struct _DtAccount DtAccount;
+typedef struct _DtCall DtCall;
 
 #define DT_TYPE_BACKEND (dt_backend_get_type ())
 G_DECLARE_INTERFACE (DtBackend, dt_backend, DT, BACKEND, GObject)
@@ -40,6 +43,24 @@ struct _DtBackendInterface {
   void        (*account_unregister) (DtBackend        *self,
                                      DtAccount        *account);
 
+  /* Calls. The backend keeps its own state per DtCall and reports through
+   * dt_call_notify_*(). Incoming calls arrive as the "incoming-call"
+   * signal (DtAccount, remote URI, remote display name, local URI) whose
+   * handler returns a new DtCall, or NULL to refuse it (486). */
+  gboolean    (*call_dial)          (DtBackend                 *self,
+                                     DtCall                    *call,
+                                     const DtMediaDescription  *capabilities,
+                                     GError                   **error);
+  gboolean    (*call_answer)        (DtBackend                 *self,
+                                     DtCall                    *call,
+                                     const DtMediaDescription  *capabilities,
+                                     GError                   **error);
+  void        (*call_reject)        (DtBackend                 *self,
+                                     DtCall                    *call,
+                                     guint                      status);
+  void        (*call_hangup)        (DtBackend                 *self,
+                                     DtCall                    *call);
+
   /* Ends every network activity (unregister, end calls) and completes when
    * it is done or a bound the backend chooses has passed. */
   void        (*shutdown_async)  (DtBackend           *self,
@@ -64,6 +85,24 @@ void        dt_backend_account_register   (DtBackend        *self,
                                            DtAccount        *account);
 void        dt_backend_account_unregister (DtBackend        *self,
                                            DtAccount        *account);
+gboolean    dt_backend_call_dial       (DtBackend                 *self,
+                                        DtCall                    *call,
+                                        const DtMediaDescription  *capabilities,
+                                        GError                   **error);
+gboolean    dt_backend_call_answer     (DtBackend                 *self,
+                                        DtCall                    *call,
+                                        const DtMediaDescription  *capabilities,
+                                        GError                   **error);
+void        dt_backend_call_reject     (DtBackend                 *self,
+                                        DtCall                    *call,
+                                        guint                      status);
+void        dt_backend_call_hangup     (DtBackend                 *self,
+                                        DtCall                    *call);
+DtCall     *dt_backend_emit_incoming_call (DtBackend              *self,
+                                           DtAccount              *account,
+                                           const char             *remote_uri,
+                                           const char             *remote_display_name,
+                                           const char             *local_uri);
 void        dt_backend_shutdown_async  (DtBackend           *self,
                                         GCancellable        *cancellable,
                                         GAsyncReadyCallback  callback,

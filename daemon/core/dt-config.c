@@ -2,6 +2,7 @@
 
 #include "dt-enum-types.h"
 #include "dt-error.h"
+#include "dt-media-types.h"
 
 /* dialtoned.conf: every group and key the daemon understands. Anything else
  * in the file is an error, not a silent no-op, so typos are caught at
@@ -20,6 +21,37 @@ static const DtSettingSpec sip_specs[] = {
   { NULL }
 };
 
+static gboolean
+check_codec_name (const char  *value,
+                  GError     **error)
+{
+  if (g_strv_contains (dt_codec_known_names (), value) && !g_str_equal (value, "telephone-event"))
+    return TRUE;
+  g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+               "'%s' is not a codec (expected opus, g722, pcmu, pcma)", value);
+  return FALSE;
+}
+
+/* Audio endpoints are checked against the media engine by the daemon once
+ * the file is read (only it knows what the machine offers). */
+static const DtSettingSpec media_specs[] = {
+  { .key = "audio-source", .kind = DT_SETTING_STRING, .default_value = "auto" },
+  { .key = "audio-sink", .kind = DT_SETTING_STRING, .default_value = "auto" },
+  { .key = "codecs", .kind = DT_SETTING_STRING_LIST, .default_value = "opus,g722,pcmu,pcma",
+    .check = check_codec_name },
+  { .key = "jitter-buffer", .kind = DT_SETTING_UINT, .default_value = "40", .min = 5, .max = 1000 },
+  { .key = "ptime", .kind = DT_SETTING_UINT, .default_value = "20", .min = 10, .max = 120 },
+  { .key = "rtp-timeout", .kind = DT_SETTING_UINT, .default_value = "30", .min = 0, .max = 3600 },
+  { .key = "rtp-port-min", .kind = DT_SETTING_UINT, .default_value = "0", .min = 0, .max = 65534 },
+  { .key = "rtp-port-max", .kind = DT_SETTING_UINT, .default_value = "0", .min = 0, .max = 65535 },
+  { NULL }
+};
+
+static const DtSettingSpec calls_specs[] = {
+  { .key = "no-answer-timeout", .kind = DT_SETTING_UINT, .default_value = "60", .min = 0, .max = 3600 },
+  { NULL }
+};
+
 typedef struct {
   const char          *name;
   const DtSettingSpec *specs;
@@ -28,6 +60,8 @@ typedef struct {
 static const ConfigGroup config_groups[] = {
   { "daemon", daemon_specs },
   { "sip", sip_specs },
+  { "media", media_specs },
+  { "calls", calls_specs },
 };
 
 struct _DtConfig {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "dt-account.h"
+#include "dt-call.h"
 #include "dt-error.h"
 
 struct _DtDummyBackend {
@@ -95,6 +96,69 @@ dummy_account_unregister (DtBackend *backend,
   report (account, DT_ACCOUNT_STATE_UNREGISTERED);
 }
 
+/* Calls: every remote answers at once, with the same audio we offered. */
+typedef struct {
+  DtCall             *call;
+  DtMediaDescription *caps;
+  gboolean            ring;
+} CallStep;
+
+static gboolean
+answer_later (gpointer user_data)
+{
+  CallStep *step = user_data;
+
+  if (!dt_call_is_ended (step->call))
+    {
+      if (step->ring)
+        dt_call_notify_progress (step->call, 180, "Ringing");
+      dt_call_notify_media (step->call, step->caps, step->caps);
+      dt_call_notify_answered (step->call);
+    }
+  g_object_unref (step->call);
+  dt_media_description_free (step->caps);
+  g_free (step);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+schedule_answer (DtCall                   *call,
+                 const DtMediaDescription *caps,
+                 gboolean                  ring)
+{
+  CallStep *step = g_new0 (CallStep, 1);
+
+  step->call = g_object_ref (call);
+  step->caps = dt_media_description_copy (caps);
+  step->ring = ring;
+  g_idle_add (answer_later, step);
+  return TRUE;
+}
+
+static gboolean
+dummy_call_dial (DtBackend *backend, DtCall *call, const DtMediaDescription *caps, GError **error)
+{
+  return schedule_answer (call, caps, TRUE);
+}
+
+static gboolean
+dummy_call_answer (DtBackend *backend, DtCall *call, const DtMediaDescription *caps, GError **error)
+{
+  return schedule_answer (call, caps, FALSE);
+}
+
+static void
+dummy_call_reject (DtBackend *backend, DtCall *call, guint status)
+{
+  dt_call_notify_ended (call, DT_CALL_STATE_REASON_REJECTED, status, NULL);
+}
+
+static void
+dummy_call_hangup (DtBackend *backend, DtCall *call)
+{
+  dt_call_notify_ended (call, DT_CALL_STATE_REASON_LOCAL_HANGUP, 0, NULL);
+}
+
 static void
 dummy_shutdown_async (DtBackend           *backend,
                       GCancellable        *cancellable,
@@ -128,6 +192,10 @@ dt_dummy_backend_iface_init (DtBackendInterface *iface)
   iface->account_remove = dummy_account_remove;
   iface->account_register = dummy_account_register;
   iface->account_unregister = dummy_account_unregister;
+  iface->call_dial = dummy_call_dial;
+  iface->call_answer = dummy_call_answer;
+  iface->call_reject = dummy_call_reject;
+  iface->call_hangup = dummy_call_hangup;
   iface->shutdown_async = dummy_shutdown_async;
   iface->shutdown_finish = dummy_shutdown_finish;
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "dt-account-file.h"
+#include "dt-settings.h"
 #include "dt-build-config.h"
 #include "dt-enum-types.h"
 #include "dt-error.h"
@@ -16,6 +17,23 @@ struct _DtManager {
   guint      next_account_index;
   gboolean   started;
   DtAccount *default_account; /* weak: cleared on removal */
+
+  DtMediaEngine *engine;
+  DtCallProfile *profile;
+  DtCallHistory *history;
+  GPtrArray     *calls;         /* DtCall, oldest first, until removed */
+  GHashTable    *history_ids;   /* DtCall → gint64 row id (boxed) */
+  guint          next_call_index;
+};
+
+/* Ended calls stay on the bus this long, so that a client that was not
+ * watching can still read how the call ended; the history keeps them. */
+#define CALL_LINGER_SECONDS 10
+
+static const DtSettingSpec call_option_specs[] = {
+  { .key = "audio-source", .kind = DT_SETTING_STRING },
+  { .key = "audio-sink", .kind = DT_SETTING_STRING },
+  { NULL }
 };
 
 enum {
@@ -28,6 +46,9 @@ enum {
 enum {
   SIGNAL_ACCOUNT_ADDED,
   SIGNAL_ACCOUNT_REMOVED,
+  SIGNAL_CALL_ADDED,
+  SIGNAL_CALL_REMOVED,
+  SIGNAL_HISTORY_ADDED,
   N_SIGNALS
 };
 
@@ -63,7 +84,17 @@ dt_manager_dispose (GObject *object)
   DtManager *self = DT_MANAGER (object);
 
   self->default_account = NULL;
+  if (self->backend != NULL)
+    g_signal_handlers_disconnect_by_data (self->backend, self);
+  if (self->calls != NULL)
+    for (guint i = 0; i < self->calls->len; i++)
+      g_signal_handlers_disconnect_by_data (self->calls->pdata[i], self);
+  g_clear_pointer (&self->calls, g_ptr_array_unref);
+  g_clear_pointer (&self->history_ids, g_hash_table_unref);
   g_clear_pointer (&self->accounts, g_ptr_array_unref);
+  g_clear_object (&self->history);
+  g_clear_object (&self->engine);
+  g_clear_pointer (&self->profile, dt_call_profile_free);
   g_clear_object (&self->backend);
   G_OBJECT_CLASS (dt_manager_parent_class)->dispose (object);
 }
@@ -100,6 +131,15 @@ dt_manager_class_init (DtManagerClass *klass)
   signals[SIGNAL_ACCOUNT_REMOVED] =
     g_signal_new ("account-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 1, DT_TYPE_ACCOUNT);
+  signals[SIGNAL_CALL_ADDED] =
+    g_signal_new ("call-added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, DT_TYPE_CALL);
+  signals[SIGNAL_CALL_REMOVED] =
+    g_signal_new ("call-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, DT_TYPE_CALL);
+  signals[SIGNAL_HISTORY_ADDED] =
+    g_signal_new ("history-added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_INT64, G_TYPE_VARIANT);
 }
 
 static void
@@ -107,7 +147,16 @@ dt_manager_init (DtManager *self)
 {
   self->log_level = DT_LOG_LEVEL_MESSAGE;
   self->accounts = g_ptr_array_new_with_free_func (g_object_unref);
+  self->calls = g_ptr_array_new_with_free_func (g_object_unref);
+  self->history_ids = g_hash_table_new_full (NULL, NULL, NULL, g_free);
 }
+
+static DtCall *on_incoming_call (DtBackend  *backend,
+                                 DtAccount  *account,
+                                 const char *remote_uri,
+                                 const char *remote_display_name,
+                                 const char *local_uri,
+                                 DtManager  *self);
 
 DtManager *
 dt_manager_new (DtBackend  *backend,
@@ -121,6 +170,7 @@ dt_manager_new (DtBackend  *backend,
   self->backend = g_object_ref (backend);
   self->log_level = log_level;
   self->accounts_dir = g_strdup (accounts_dir);
+  g_signal_connect (backend, "incoming-call", G_CALLBACK (on_incoming_call), self);
   return self;
 }
 
@@ -255,6 +305,8 @@ dt_manager_start (DtManager *self)
 void
 dt_manager_stop (DtManager *self)
 {
+  for (guint i = 0; i < self->calls->len; i++)
+    dt_call_end_for_shutdown (self->calls->pdata[i]);
   for (guint i = 0; i < self->accounts->len; i++)
     dt_account_stop (g_ptr_array_index (self->accounts, i));
 }
@@ -390,4 +442,299 @@ dt_manager_set_default_account (DtManager *self,
     return;
   self->default_account = account;
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_DEFAULT_ACCOUNT]);
+}
+
+void
+dt_manager_set_media (DtManager           *self,
+                      DtMediaEngine       *engine,
+                      const DtCallProfile *profile)
+{
+  g_set_object (&self->engine, engine);
+  g_clear_pointer (&self->profile, dt_call_profile_free);
+  self->profile = dt_call_profile_copy (profile);
+}
+
+void
+dt_manager_set_history (DtManager     *self,
+                        DtCallHistory *history)
+{
+  g_set_object (&self->history, history);
+}
+
+DtCallHistory *
+dt_manager_get_history (DtManager *self)
+{
+  return self->history;
+}
+
+const DtCallProfile *
+dt_manager_get_call_profile (DtManager *self)
+{
+  return self->profile;
+}
+
+/* The default endpoint for calls from now on (not saved: dialtoned.conf
+ * holds the lasting one). */
+gboolean
+dt_manager_set_audio_endpoint (DtManager   *self,
+                               gboolean     is_source,
+                               const char  *endpoint,
+                               GError     **error)
+{
+  char **slot = is_source ? &self->profile->audio_source : &self->profile->audio_sink;
+
+  if (!dt_media_engine_check_endpoint (self->engine, endpoint, is_source, error))
+    {
+      g_prefix_error (error, "%s: ", is_source ? "AudioSource" : "AudioSink");
+      return FALSE;
+    }
+  g_free (*slot);
+  *slot = g_strdup (endpoint);
+  return TRUE;
+}
+
+GPtrArray *
+dt_manager_get_calls (DtManager *self)
+{
+  return self->calls;
+}
+
+static void
+write_history (DtManager *self,
+               DtCall    *call)
+{
+  gint64 *id = g_hash_table_lookup (self->history_ids, call);
+  g_autoptr(GError) error = NULL;
+
+  if (self->history == NULL)
+    return;
+  if (id == NULL)
+    {
+      gint64 row = dt_call_history_record_call (self->history, call, &error);
+      if (row <= 0)
+        {
+          g_warning ("Call %u: not recorded in the history: %s", dt_call_get_index (call),
+                     error ? error->message : "unknown error");
+          return;
+        }
+      id = g_new (gint64, 1);
+      *id = row;
+      g_hash_table_insert (self->history_ids, call, id);
+      return;
+    }
+  if (!dt_call_history_update_call (self->history, *id, call, &error))
+    g_warning ("Call %u: history not updated: %s", dt_call_get_index (call), error->message);
+}
+
+static gboolean
+remove_ended_call (gpointer user_data)
+{
+  DtCall *call = user_data;
+  DtManager *self = g_object_get_data (G_OBJECT (call), "dt-manager");
+  g_autoptr(DtCall) keep = g_object_ref (call);
+
+  g_signal_handlers_disconnect_by_data (call, self);
+  g_hash_table_remove (self->history_ids, call);
+  g_ptr_array_remove (self->calls, call);
+  g_signal_emit (self, signals[SIGNAL_CALL_REMOVED], 0, call);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_call_state_changed (DtCall            *call,
+                       DtCallState        old_state,
+                       DtCallState        new_state,
+                       DtCallStateReason  reason,
+                       DtManager         *self)
+{
+  write_history (self, call);
+  if (new_state != DT_CALL_STATE_TERMINATED)
+    return;
+
+  if (self->history != NULL)
+    {
+      gint64 *id = g_hash_table_lookup (self->history_ids, call);
+      g_autoptr(GVariant) entry = id ? dt_call_history_get_call (self->history, *id, NULL) : NULL;
+
+      if (entry != NULL)
+        g_signal_emit (self, signals[SIGNAL_HISTORY_ADDED], 0, *id, entry);
+    }
+  g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, CALL_LINGER_SECONDS, remove_ended_call,
+                              g_object_ref (call), g_object_unref);
+}
+
+static DtCall *
+add_call (DtManager       *self,
+          DtAccount       *account,
+          DtCallDirection  direction,
+          const char      *remote_uri,
+          const char      *remote_display_name,
+          const char      *local_uri)
+{
+  DtCall *call = dt_call_new (self->next_call_index++, account, direction, remote_uri,
+                              remote_display_name, local_uri, self->backend, self->engine,
+                              self->profile);
+
+  g_object_set_data (G_OBJECT (call), "dt-manager", self);
+  g_ptr_array_add (self->calls, call);
+  g_signal_connect (call, "state-changed", G_CALLBACK (on_call_state_changed), self);
+  write_history (self, call);
+  g_signal_emit (self, signals[SIGNAL_CALL_ADDED], 0, call);
+  return call;
+}
+
+static gboolean
+apply_call_options (DtManager  *self,
+                    DtCall     *call,
+                    GVariant   *options,
+                    GError    **error)
+{
+  g_autoptr(DtSettings) parsed = dt_settings_new (call_option_specs);
+  const char *source, *sink;
+
+  if (options != NULL && !dt_settings_update_vardict (parsed, g_variant_ref (options), error))
+    return FALSE;
+  source = dt_settings_get_string (parsed, "audio-source");
+  sink = dt_settings_get_string (parsed, "audio-sink");
+  if (source && !dt_media_engine_check_endpoint (self->engine, source, TRUE, error))
+    {
+      g_prefix_error (error, "audio-source: ");
+      return FALSE;
+    }
+  if (sink && !dt_media_engine_check_endpoint (self->engine, sink, FALSE, error))
+    {
+      g_prefix_error (error, "audio-sink: ");
+      return FALSE;
+    }
+  if (call != NULL)
+    dt_call_set_endpoints (call, source, sink);
+  return TRUE;
+}
+
+/* "1234" → "sip:1234@DOMAIN-OF-THE-ACCOUNT"; "bob@host" → "sip:bob@host". */
+static char *
+complete_uri (const char *input,
+              DtAccount  *account)
+{
+  const char *address = dt_account_get_address (account);
+  const char *at = strchr (address, '@');
+  g_autofree char *with_scheme = NULL;
+
+  if (g_str_has_prefix (input, "sip:") || g_str_has_prefix (input, "sips:"))
+    with_scheme = g_strdup (input);
+  else
+    with_scheme = g_strconcat ("sip:", input, NULL);
+
+  if (strchr (with_scheme, '@') == NULL && at != NULL && !g_hostname_is_ip_address (strchr (with_scheme, ':') + 1))
+    {
+      /* A bare number or user name: the account's domain, without any of
+       * the account URI's parameters. */
+      g_autofree char *domain = g_strndup (at + 1, strcspn (at + 1, ";>?"));
+      return g_strconcat (with_scheme, "@", domain, NULL);
+    }
+  return g_steal_pointer (&with_scheme);
+}
+
+static DtAccount *
+choose_account (DtManager  *self,
+                GError    **error)
+{
+  if (self->default_account != NULL && dt_account_get_enabled (self->default_account))
+    return self->default_account;
+  for (guint i = 0; i < self->accounts->len; i++)
+    if (dt_account_get_enabled (self->accounts->pdata[i]))
+      return self->accounts->pdata[i];
+  g_set_error_literal (error, DT_ERROR, DT_ERROR_NOT_FOUND,
+                       "no enabled account to call from; add one with CreateAccount");
+  return NULL;
+}
+
+/* Returns once the call is under way; how it goes shows in its state. */
+DtCall *
+dt_manager_dial (DtManager  *self,
+                 DtAccount  *account,
+                 const char *uri,
+                 GVariant   *options,
+                 GError    **error)
+{
+  g_autofree char *target = NULL;
+  g_autoptr(GError) uri_error = NULL;
+  DtCall *call;
+
+  if (self->engine == NULL)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED, "calls are not available");
+      return NULL;
+    }
+  if (account == NULL && (account = choose_account (self, error)) == NULL)
+    return NULL;
+  if (!dt_account_get_enabled (account))
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_STATE, "account %s is disabled",
+                   dt_account_get_id (account));
+      return NULL;
+    }
+  if (uri == NULL || *uri == '\0')
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "uri: is empty");
+      return NULL;
+    }
+  target = complete_uri (uri, account);
+  if (!dt_backend_check_uri (self->backend, target, &uri_error))
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "uri: %s", uri_error->message);
+      return NULL;
+    }
+  if (!apply_call_options (self, NULL, options, error))
+    return NULL;
+
+  call = add_call (self, account, DT_CALL_DIRECTION_OUTGOING, target, NULL,
+                   dt_account_get_address (account));
+  apply_call_options (self, call, options, NULL);
+  g_message ("Call %u: dialing %s from %s", dt_call_get_index (call), target,
+             dt_account_get_id (account));
+  if (!dt_call_dial (call, error))
+    return NULL;
+  return call;
+}
+
+gboolean
+dt_manager_answer_call (DtManager  *self,
+                        DtCall     *call,
+                        GVariant   *options,
+                        GError    **error)
+{
+  if (!apply_call_options (self, call, options, error))
+    return FALSE;
+  return dt_call_answer (call, error);
+}
+
+guint
+dt_manager_hangup_all (DtManager *self)
+{
+  guint count = 0;
+
+  for (guint i = 0; i < self->calls->len; i++)
+    if (dt_call_hangup (self->calls->pdata[i], NULL))
+      count++;
+  return count;
+}
+
+static DtCall *
+on_incoming_call (DtBackend  *backend,
+                  DtAccount  *account,
+                  const char *remote_uri,
+                  const char *remote_display_name,
+                  const char *local_uri,
+                  DtManager  *self)
+{
+  DtCall *call;
+
+  if (self->engine == NULL || !self->started)
+    return NULL;
+  call = add_call (self, account, DT_CALL_DIRECTION_INCOMING, remote_uri, remote_display_name,
+                   local_uri);
+  g_message ("Call %u: incoming from %s on %s", dt_call_get_index (call), remote_uri,
+             dt_account_get_id (account));
+  return g_object_ref (call);
 }

@@ -4,13 +4,18 @@
 
 #include "dt-account.h"
 #include "dt-backend.h"
+#include "dt-call.h"
+#include "dt-call-history.h"
 #include "dt-log.h"
+#include "dt-media.h"
 
 G_BEGIN_DECLS
 
 /* The root of the domain model: what the daemon is, independent of how it
- * is exported. Owns the accounts (and their files) and, later, the calls.
- * Signals: account-added (DtAccount), account-removed (DtAccount). */
+ * is exported. Owns the accounts (and their files) and the calls, and
+ * keeps the call history written.
+ * Signals: account-added, account-removed (DtAccount); call-added,
+ * call-removed (DtCall); history-added (gint64 id, GVariant a{sv} entry). */
 #define DT_TYPE_MANAGER (dt_manager_get_type ())
 G_DECLARE_FINAL_TYPE (DtManager, dt_manager, DT, MANAGER, GObject)
 
@@ -51,5 +56,31 @@ gboolean    dt_manager_set_account_enabled (DtManager  *self,
 DtAccount  *dt_manager_get_default_account (DtManager  *self);
 void        dt_manager_set_default_account (DtManager  *self,
                                             DtAccount  *account);
+
+/* Calls need a media engine and a profile (codecs, endpoints, timers);
+ * the history is optional (tests run without one). */
+void        dt_manager_set_media           (DtManager           *self,
+                                            DtMediaEngine       *engine,
+                                            const DtCallProfile *profile);
+void        dt_manager_set_history         (DtManager           *self,
+                                            DtCallHistory       *history);
+DtCallHistory *dt_manager_get_history      (DtManager           *self);
+const DtCallProfile *dt_manager_get_call_profile (DtManager     *self);
+gboolean    dt_manager_set_audio_endpoint  (DtManager           *self,
+                                            gboolean             is_source,
+                                            const char          *endpoint,
+                                            GError             **error);
+
+GPtrArray  *dt_manager_get_calls           (DtManager  *self);
+DtCall     *dt_manager_dial                (DtManager  *self,
+                                            DtAccount  *account,
+                                            const char *uri,
+                                            GVariant   *options,
+                                            GError    **error);
+gboolean    dt_manager_answer_call         (DtManager  *self,
+                                            DtCall     *call,
+                                            GVariant   *options,
+                                            GError    **error);
+guint       dt_manager_hangup_all          (DtManager  *self);
 
 G_END_DECLS

@@ -60,7 +60,14 @@ typedef enum {
   DT_CALL_STATE_REASON_NETWORK_ERROR,
   DT_CALL_STATE_REASON_SERVER_ERROR,
   DT_CALL_STATE_REASON_SHUTDOWN,
+  DT_CALL_STATE_REASON_DAEMON_RESTART,
+  DT_CALL_STATE_REASON_INCOMPATIBLE,
 } DtCallStateReason;
+
+typedef enum {
+  DT_CALL_DIRECTION_INCOMING,
+  DT_CALL_DIRECTION_OUTGOING,
+} DtCallDirection;
 
 const char *dt_enum_to_nick   (GType        enum_type,
                                int          value);

@@ -8,6 +8,7 @@
 #include "core/dt-state.h"
 
 #define ACCOUNT_PATH_PREFIX DT_ROOT_PATH "/Account/"
+#define CALL_PATH_PREFIX DT_ROOT_PATH "/Call/"
 
 typedef struct {
   DtDbusExporter      *exporter;
@@ -17,13 +18,23 @@ typedef struct {
   DtGenAccount        *skeleton;
 } ExportedAccount;
 
+typedef struct {
+  DtDbusExporter      *exporter;
+  DtCall              *call;
+  char                *path;
+  DtGenObjectSkeleton *object;
+  DtGenCall           *skeleton;
+} ExportedCall;
+
 struct _DtDbusExporter {
   GObject                   parent_instance;
   GDBusConnection          *connection;
   DtManager                *manager;
   GDBusObjectManagerServer *object_manager;
   DtGenManager             *manager_skeleton;
+  DtGenHistory             *history_skeleton;
   GHashTable               *accounts;  /* DtAccount → ExportedAccount */
+  GHashTable               *calls;     /* DtCall → ExportedCall */
   gboolean                  exported;
 };
 
@@ -33,6 +44,26 @@ static char *
 account_path (DtAccount *account)
 {
   return g_strdup_printf (ACCOUNT_PATH_PREFIX "%u", dt_account_get_index (account));
+}
+
+static char *
+call_path (DtCall *call)
+{
+  return g_strdup_printf (CALL_PATH_PREFIX "%u", dt_call_get_index (call));
+}
+
+/* Paths of @calls (all of them, or those of one account), oldest first. */
+static GStrv
+call_paths (GPtrArray *calls,
+            DtAccount *only)
+{
+  GPtrArray *paths = g_ptr_array_new ();
+
+  for (guint i = 0; i < calls->len; i++)
+    if (only == NULL || dt_call_get_account (calls->pdata[i]) == only)
+      g_ptr_array_add (paths, call_path (calls->pdata[i]));
+  g_ptr_array_add (paths, NULL);
+  return (GStrv) g_ptr_array_free (paths, FALSE);
 }
 
 static DtAccount *
@@ -101,8 +132,102 @@ write_manager_property (GDBusInterfaceSkeleton  *skeleton,
       dt_manager_set_default_account (self->manager, account);
       return TRUE;
     }
+  if (g_str_equal (property, "AudioSource") || g_str_equal (property, "AudioSink"))
+    {
+      gboolean source = g_str_equal (property, "AudioSource");
+
+      if (!dt_manager_set_audio_endpoint (self->manager, source, g_variant_get_string (value, NULL), error))
+        return FALSE;
+      if (source)
+        dt_gen_manager_set_audio_source (self->manager_skeleton, g_variant_get_string (value, NULL));
+      else
+        dt_gen_manager_set_audio_sink (self->manager_skeleton, g_variant_get_string (value, NULL));
+      return TRUE;
+    }
   g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_PROPERTY_READ_ONLY, "%s is read-only", property);
   return FALSE;
+}
+
+/* Dial's "account" option (an Id, or a path) is resolved here; the core
+ * gets the rest. */
+static gboolean
+take_account_option (DtDbusExporter  *self,
+                     GVariant        *options,
+                     DtAccount      **account,
+                     GVariant       **rest,
+                     GError         **error)
+{
+  g_autoptr(GVariantDict) dict = g_variant_dict_new (options);
+  g_autoptr(GVariant) value = g_variant_dict_lookup_value (dict, "account", NULL);
+
+  *account = NULL;
+  if (value != NULL)
+    {
+      g_variant_dict_remove (dict, "account");
+      if (g_variant_is_of_type (value, G_VARIANT_TYPE_OBJECT_PATH))
+        *account = account_for_path (self, g_variant_get_string (value, NULL), error);
+      else if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        {
+          *account = dt_manager_find_account (self->manager, g_variant_get_string (value, NULL));
+          if (*account == NULL)
+            g_set_error (error, DT_ERROR, DT_ERROR_NOT_FOUND, "account: no account '%s'",
+                         g_variant_get_string (value, NULL));
+        }
+      else
+        g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                     "account: expected an id (s) or a path (o), got '%s'", g_variant_get_type_string (value));
+      if (*account == NULL)
+        return FALSE;
+    }
+  *rest = g_variant_ref_sink (g_variant_dict_end (dict));
+  return TRUE;
+}
+
+static void
+dial (DtDbusExporter        *self,
+      GDBusMethodInvocation *invocation,
+      DtAccount             *account,
+      const char            *uri,
+      GVariant              *options)
+{
+  g_autoptr(GError) error = NULL;
+  DtCall *call = dt_manager_dial (self->manager, account, uri, options, &error);
+  g_autofree char *path = NULL;
+
+  if (call == NULL)
+    {
+      dt_dbus_return_error (invocation, error);
+      return;
+    }
+  path = call_path (call);
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(o)", path));
+}
+
+static gboolean
+handle_dial (DtGenManager          *skeleton,
+             GDBusMethodInvocation *invocation,
+             const char            *uri,
+             GVariant              *options,
+             DtDbusExporter        *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) rest = NULL;
+  DtAccount *account;
+
+  if (!take_account_option (self, options, &account, &rest, &error))
+    dt_dbus_return_error (invocation, error);
+  else
+    dial (self, invocation, account, uri, rest);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_hangup_all (DtGenManager          *skeleton,
+                   GDBusMethodInvocation *invocation,
+                   DtDbusExporter        *self)
+{
+  dt_gen_manager_complete_hangup_all (skeleton, invocation, dt_manager_hangup_all (self->manager));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 static gboolean
@@ -181,6 +306,10 @@ sync_account (ExportedAccount *ea)
   dt_gen_account_set_last_sip_reason (s, dt_account_get_last_sip_reason (a));
   dt_gen_account_set_transport (s, dt_account_get_transport (a));
   dt_gen_account_set_registration_expires_usec (s, (guint64) dt_account_get_registration_expires_usec (a));
+  {
+    g_auto(GStrv) calls = call_paths (dt_manager_get_calls (ea->exporter->manager), a);
+    dt_gen_account_set_calls (s, (const char * const *) calls);
+  }
 }
 
 static void
@@ -285,6 +414,17 @@ handle_account_register (DtGenAccount          *skeleton,
 }
 
 static gboolean
+handle_account_dial (DtGenAccount          *skeleton,
+                     GDBusMethodInvocation *invocation,
+                     const char            *uri,
+                     GVariant              *options,
+                     ExportedAccount       *ea)
+{
+  dial (ea->exporter, invocation, ea->account, uri, options);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
 handle_account_unregister (DtGenAccount          *skeleton,
                            GDBusMethodInvocation *invocation,
                            ExportedAccount       *ea)
@@ -325,6 +465,7 @@ export_account (DtDbusExporter *self,
   g_signal_connect (ea->skeleton, "handle-set-password", G_CALLBACK (handle_account_set_password), ea);
   g_signal_connect (ea->skeleton, "handle-register", G_CALLBACK (handle_account_register), ea);
   g_signal_connect (ea->skeleton, "handle-unregister", G_CALLBACK (handle_account_unregister), ea);
+  g_signal_connect (ea->skeleton, "handle-dial", G_CALLBACK (handle_account_dial), ea);
   g_signal_connect (account, "notify", G_CALLBACK (on_account_notify), ea);
   g_signal_connect (account, "state-changed", G_CALLBACK (on_account_state_changed), ea);
 
@@ -352,6 +493,266 @@ on_account_removed (DtManager      *manager,
   sync_accounts_list (self);
 }
 
+/* Calls */
+
+static void
+sync_call (ExportedCall *ec)
+{
+  DtCall *c = ec->call;
+  DtGenCall *s = ec->skeleton;
+  g_autofree char *account = account_path (dt_call_get_account (c));
+
+  dt_gen_call_set_account (s, account);
+  dt_gen_call_set_direction (s, dt_enum_to_nick (DT_TYPE_CALL_DIRECTION, dt_call_get_direction (c)));
+  dt_gen_call_set_remote_uri (s, dt_call_get_remote_uri (c));
+  dt_gen_call_set_remote_display_name (s, dt_call_get_remote_display_name (c));
+  dt_gen_call_set_local_uri (s, dt_call_get_local_uri (c));
+  dt_gen_call_set_state (s, dt_enum_to_nick (DT_TYPE_CALL_STATE, dt_call_get_state (c)));
+  dt_gen_call_set_state_reason (s, dt_enum_to_nick (DT_TYPE_CALL_STATE_REASON, dt_call_get_state_reason (c)));
+  dt_gen_call_set_sip_status (s, dt_call_get_sip_status (c));
+  dt_gen_call_set_sip_reason (s, dt_call_get_sip_reason (c));
+  dt_gen_call_set_created_usec (s, (guint64) dt_call_get_created_usec (c));
+  dt_gen_call_set_answered_usec (s, (guint64) dt_call_get_answered_usec (c));
+  dt_gen_call_set_ended_usec (s, (guint64) dt_call_get_ended_usec (c));
+  dt_gen_call_set_media (s, dt_call_get_media_info (c));
+}
+
+static void
+on_call_notify (DtCall       *call,
+                GParamSpec   *pspec,
+                ExportedCall *ec)
+{
+  sync_call (ec);
+}
+
+static void
+on_call_state_changed (DtCall            *call,
+                       DtCallState        old_state,
+                       DtCallState        new_state,
+                       DtCallStateReason  reason,
+                       ExportedCall      *ec)
+{
+  sync_call (ec);
+  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (ec->skeleton));
+  dt_gen_call_emit_state_changed (ec->skeleton,
+                                  dt_enum_to_nick (DT_TYPE_CALL_STATE, old_state),
+                                  dt_enum_to_nick (DT_TYPE_CALL_STATE, new_state),
+                                  dt_enum_to_nick (DT_TYPE_CALL_STATE_REASON, reason));
+}
+
+static gboolean
+handle_call_answer (DtGenCall             *skeleton,
+                    GDBusMethodInvocation *invocation,
+                    GVariant              *options,
+                    ExportedCall          *ec)
+{
+  g_autoptr(GError) error = NULL;
+
+  complete_or_fail (invocation,
+                    dt_manager_answer_call (ec->exporter->manager, ec->call, options, &error), &error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_call_hangup (DtGenCall             *skeleton,
+                    GDBusMethodInvocation *invocation,
+                    ExportedCall          *ec)
+{
+  g_autoptr(GError) error = NULL;
+
+  complete_or_fail (invocation, dt_call_hangup (ec->call, &error), &error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_call_reject (DtGenCall             *skeleton,
+                    GDBusMethodInvocation *invocation,
+                    guint                  status,
+                    ExportedCall          *ec)
+{
+  g_autoptr(GError) error = NULL;
+
+  complete_or_fail (invocation, dt_call_reject (ec->call, status, &error), &error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+exported_call_free (ExportedCall *ec)
+{
+  g_signal_handlers_disconnect_by_data (ec->call, ec);
+  g_signal_handlers_disconnect_by_data (ec->skeleton, ec);
+  if (ec->exporter->exported)
+    g_dbus_object_manager_server_unexport (ec->exporter->object_manager, ec->path);
+  g_object_unref (ec->skeleton);
+  g_object_unref (ec->object);
+  g_object_unref (ec->call);
+  g_free (ec->path);
+  g_free (ec);
+}
+
+static void
+sync_calls_lists (DtDbusExporter *self)
+{
+  g_auto(GStrv) paths = call_paths (dt_manager_get_calls (self->manager), NULL);
+  GHashTableIter iter;
+  gpointer value;
+
+  dt_gen_manager_set_calls (self->manager_skeleton, (const char * const *) paths);
+  g_hash_table_iter_init (&iter, self->accounts);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    sync_account (value);
+}
+
+static void
+on_call_added (DtManager      *manager,
+               DtCall         *call,
+               DtDbusExporter *self)
+{
+  ExportedCall *ec = g_new0 (ExportedCall, 1);
+
+  ec->exporter = self;
+  ec->call = g_object_ref (call);
+  ec->path = call_path (call);
+  ec->skeleton = dt_gen_call_skeleton_new ();
+  sync_call (ec);
+  g_signal_connect (ec->skeleton, "handle-answer", G_CALLBACK (handle_call_answer), ec);
+  g_signal_connect (ec->skeleton, "handle-hangup", G_CALLBACK (handle_call_hangup), ec);
+  g_signal_connect (ec->skeleton, "handle-reject", G_CALLBACK (handle_call_reject), ec);
+  g_signal_connect (call, "notify", G_CALLBACK (on_call_notify), ec);
+  g_signal_connect (call, "state-changed", G_CALLBACK (on_call_state_changed), ec);
+  ec->object = dt_gen_object_skeleton_new (ec->path);
+  dt_gen_object_skeleton_set_call (ec->object, ec->skeleton);
+  g_hash_table_insert (self->calls, call, ec);
+  /* InterfacesAdded carries every property: a client joining mid-call
+   * sees the whole state at once. */
+  g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (ec->object));
+  sync_calls_lists (self);
+}
+
+static void
+on_call_removed (DtManager      *manager,
+                 DtCall         *call,
+                 DtDbusExporter *self)
+{
+  g_hash_table_remove (self->calls, call);
+  sync_calls_lists (self);
+}
+
+/* History */
+
+static gboolean
+ids_from_variant (GVariant  *ids,
+                  gint64   **out,
+                  gsize     *n)
+{
+  gsize count = 0;
+  const guint64 *values = g_variant_get_fixed_array (ids, &count, sizeof (guint64));
+
+  *out = g_new (gint64, MAX (count, 1));
+  for (gsize i = 0; i < count; i++)
+    (*out)[i] = (gint64) MIN (values[i], (guint64) G_MAXINT64);
+  *n = count;
+  return TRUE;
+}
+
+static gboolean
+no_history (GDBusMethodInvocation *invocation,
+            DtCallHistory         *history)
+{
+  if (history != NULL)
+    return FALSE;
+  g_dbus_method_invocation_return_error_literal (invocation, DT_ERROR, DT_ERROR_NOT_SUPPORTED,
+                                                 "the history is not available");
+  return TRUE;
+}
+
+static gboolean
+handle_list_calls (DtGenHistory          *skeleton,
+                   GDBusMethodInvocation *invocation,
+                   GVariant              *filter,
+                   guint                  offset,
+                   guint                  limit,
+                   DtDbusExporter        *self)
+{
+  DtCallHistory *history = dt_manager_get_history (self->manager);
+  g_autoptr(GError) error = NULL;
+  GVariant *calls;
+
+  if (no_history (invocation, history))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  calls = dt_call_history_list_calls (history, filter, offset, limit, &error);
+  if (calls == NULL)
+    dt_dbus_return_error (invocation, error);
+  else
+    dt_gen_history_complete_list_calls (skeleton, invocation, calls);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_history_ids (GDBusMethodInvocation *invocation,
+                    DtCallHistory         *history,
+                    GVariant              *ids,
+                    guint                (*apply) (DtCallHistory *, const gint64 *, gsize, GError **))
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gint64 *values = NULL;
+  gsize n;
+  guint changed;
+
+  if (no_history (invocation, history))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  ids_from_variant (ids, &values, &n);
+  changed = apply (history, values, n, &error);
+  if (error != NULL)
+    dt_dbus_return_error (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, g_variant_new ("(u)", changed));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_delete (DtGenHistory *skeleton, GDBusMethodInvocation *invocation, GVariant *ids, DtDbusExporter *self)
+{
+  return handle_history_ids (invocation, dt_manager_get_history (self->manager), ids,
+                             dt_call_history_delete_calls);
+}
+
+static gboolean
+handle_mark_seen (DtGenHistory *skeleton, GDBusMethodInvocation *invocation, GVariant *ids, DtDbusExporter *self)
+{
+  return handle_history_ids (invocation, dt_manager_get_history (self->manager), ids,
+                             dt_call_history_mark_seen);
+}
+
+static gboolean
+handle_clear (DtGenHistory          *skeleton,
+              GDBusMethodInvocation *invocation,
+              GVariant              *filter,
+              DtDbusExporter        *self)
+{
+  DtCallHistory *history = dt_manager_get_history (self->manager);
+  g_autoptr(GError) error = NULL;
+  guint deleted;
+
+  if (no_history (invocation, history))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  deleted = dt_call_history_clear_calls (history, filter, &error);
+  if (error != NULL)
+    dt_dbus_return_error (invocation, error);
+  else
+    dt_gen_history_complete_clear (skeleton, invocation, deleted);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+on_history_added (DtManager      *manager,
+                  gint64          id,
+                  GVariant       *entry,
+                  DtDbusExporter *self)
+{
+  dt_gen_history_emit_entry_added (self->history_skeleton, "call", (guint64) id, entry);
+}
+
 /* Object life */
 
 static void
@@ -360,10 +761,12 @@ dt_dbus_exporter_dispose (GObject *object)
   DtDbusExporter *self = DT_DBUS_EXPORTER (object);
 
   dt_dbus_exporter_unexport (self);
+  g_clear_pointer (&self->calls, g_hash_table_unref);
   g_clear_pointer (&self->accounts, g_hash_table_unref);
   if (self->manager != NULL)
     g_signal_handlers_disconnect_by_data (self->manager, self);
   g_clear_object (&self->manager_skeleton);
+  g_clear_object (&self->history_skeleton);
   g_clear_object (&self->object_manager);
   g_clear_object (&self->manager);
   g_clear_object (&self->connection);
@@ -380,6 +783,7 @@ static void
 dt_dbus_exporter_init (DtDbusExporter *self)
 {
   self->accounts = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) exported_account_free);
+  self->calls = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) exported_call_free);
 }
 
 DtDbusExporter *
@@ -398,8 +802,33 @@ dt_dbus_exporter_new (GDBusConnection  *connection,
 
   self->manager_skeleton = dt_dbus_manager_skeleton_new (write_manager_property, self);
   dt_gen_manager_set_version (self->manager_skeleton, dt_manager_get_version (manager));
-  dt_gen_manager_set_calls (self->manager_skeleton, (const char * const[]) { NULL });
   sync_log_level (self);
+  {
+    const DtCallProfile *profile = dt_manager_get_call_profile (manager);
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+    if (profile != NULL)
+      {
+        for (guint i = 0; i < profile->codecs->len; i++)
+          if (!dt_codec_is_telephone_event (profile->codecs->pdata[i]))
+            g_ptr_array_add (names, g_ascii_strdown (((DtCodec *) profile->codecs->pdata[i])->name, -1));
+        dt_gen_manager_set_audio_source (self->manager_skeleton, profile->audio_source);
+        dt_gen_manager_set_audio_sink (self->manager_skeleton, profile->audio_sink);
+      }
+    g_ptr_array_add (names, NULL);
+    dt_gen_manager_set_codecs (self->manager_skeleton, (const char * const *) names->pdata);
+  }
+  g_signal_connect (self->manager_skeleton, "handle-dial", G_CALLBACK (handle_dial), self);
+  g_signal_connect (self->manager_skeleton, "handle-hangup-all", G_CALLBACK (handle_hangup_all), self);
+  g_signal_connect (manager, "call-added", G_CALLBACK (on_call_added), self);
+  g_signal_connect (manager, "call-removed", G_CALLBACK (on_call_removed), self);
+  g_signal_connect (manager, "history-added", G_CALLBACK (on_history_added), self);
+
+  self->history_skeleton = dt_gen_history_skeleton_new ();
+  g_signal_connect (self->history_skeleton, "handle-list-calls", G_CALLBACK (handle_list_calls), self);
+  g_signal_connect (self->history_skeleton, "handle-delete", G_CALLBACK (handle_delete), self);
+  g_signal_connect (self->history_skeleton, "handle-clear", G_CALLBACK (handle_clear), self);
+  g_signal_connect (self->history_skeleton, "handle-mark-seen", G_CALLBACK (handle_mark_seen), self);
   g_signal_connect (self->manager_skeleton, "handle-set-log-level",
                     G_CALLBACK (handle_set_log_level), self);
   g_signal_connect (self->manager_skeleton, "handle-create-account",
@@ -416,11 +845,14 @@ dt_dbus_exporter_new (GDBusConnection  *connection,
     export_account (self, g_ptr_array_index (accounts, i));
   sync_accounts_list (self);
   sync_default_account (self);
+  sync_calls_lists (self);
 
   /* GDBusObjectManagerServer only exports objects strictly below its own
    * path, so the Manager interface is exported beside it at the root (the
    * shape ModemManager and BlueZ clients expect). */
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->manager_skeleton),
+                                         connection, DT_ROOT_PATH, error) ||
+      !g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->history_skeleton),
                                          connection, DT_ROOT_PATH, error))
     return NULL;
   g_dbus_object_manager_server_set_connection (self->object_manager, connection);
@@ -437,4 +869,5 @@ dt_dbus_exporter_unexport (DtDbusExporter *self)
   self->exported = FALSE;
   g_dbus_object_manager_server_set_connection (self->object_manager, NULL);
   g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->manager_skeleton));
+  g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->history_skeleton));
 }

@@ -20,6 +20,8 @@
 #include <sofia-sip/url.h>
 
 #include "core/dt-account.h"
+#include "core/dt-call.h"
+#include "dt-sip-private.h"
 #include "dt-sip-resolver.h"
 #include "core/dt-error.h"
 
@@ -29,44 +31,6 @@
  * its stack down before we stop waiting. */
 #define RETIRE_BOUND_MS 8000
 #define SHUTDOWN_T1X64_MS 2000
-
-typedef struct _SipAccount SipAccount;
-
-struct _DtSipBackend {
-  GObject     parent_instance;
-
-  su_home_t   home[1];
-  su_root_t  *root;
-  GSource    *source;
-  guint       transaction_timeout_ms;
-
-  GHashTable *accounts;  /* DtAccount → SipAccount (live) */
-  GPtrArray  *retiring;  /* SipAccount, detached, shutting down */
-  GPtrArray  *lingering; /* retired past the bound, still shutting down */
-  GTask      *shutdown_task;
-
-  GString    *log_line;  /* Sofia logs in fragments; we log whole lines */
-  gint64      tls_failure_usec;
-};
-
-struct _SipAccount {
-  DtSipBackend *backend;
-  DtAccount    *account;     /* NULL once retiring */
-  char         *id;          /* for log lines */
-  gboolean      tls;
-  char         *cert_dir;    /* private folder holding cafile.pem */
-  nua_t        *nua;
-  nua_handle_t *reg;
-  GCancellable *resolving;
-  char         *next_hop;    /* resolved proxy (or registrar) */
-  gint64        register_sent_usec;
-  gboolean      auth_sent;   /* credentials answered the last challenge */
-  gboolean      registered;  /* the registrar holds our contact */
-  gboolean      unregistering;
-  gboolean      shutdown_sent;
-  gboolean      shut_down;
-  guint         bound_id;
-};
 
 static void dt_sip_backend_iface_init (DtBackendInterface *iface);
 
@@ -284,6 +248,9 @@ sip_account_add (DtBackend  *backend,
                         SIPTAG_FROM_STR (from),
                         SIPTAG_USER_AGENT_STR (dt_settings_get_string (settings, "user-agent")),
                         NUTAG_MEDIA_ENABLE (0),
+                        /* We decide when to ring and answer. */
+                        NUTAG_AUTOALERT (0),
+                        NUTAG_AUTOANSWER (0),
                         NUTAG_OUTBOUND (outbound_options (transport, keepalive_ms)),
                         TAG_IF (keepalive_ms > 0, NUTAG_KEEPALIVE (keepalive_ms)),
                         TAG_IF (keepalive_ms > 0 && g_str_equal (transport, "tcp"),
@@ -530,6 +497,7 @@ retire (DtSipBackend *self,
 {
   if (sa->resolving != NULL)
     g_cancellable_cancel (sa->resolving);
+  dt_sip_calls_account_gone (self, sa);
   sa->account = NULL;
   g_ptr_array_add (self->retiring, sa);
   sa->bound_id = g_timeout_add (RETIRE_BOUND_MS, on_retire_bound, sa);
@@ -557,10 +525,10 @@ challenge (sip_t const *sip,
   return status == 407 ? sip->sip_proxy_authenticate : sip->sip_www_authenticate;
 }
 
-static void
-authenticate (SipAccount  *sa,
-              sip_t const *sip,
-              int          status)
+char *
+dt_sip_account_credentials (SipAccount  *sa,
+                            sip_t const *sip,
+                            int          status)
 {
   const DtSettings *settings = dt_account_get_settings (sa->account);
   const char *password = dt_settings_get_string (settings, "password");
@@ -569,14 +537,9 @@ authenticate (SipAccount  *sa,
   /* Sofia wants the realm exactly as challenged, quotes included. */
   const char *realm = auth ? msg_params_find (auth->au_params, "realm=") : NULL;
   g_autofree char *user = NULL;
-  g_autofree char *credentials = NULL;
 
   if (password == NULL)
-    {
-      report (sa, DT_ACCOUNT_STATE_FAILED, DT_ACCOUNT_STATE_REASON_NO_CREDENTIALS, status,
-              "no password set", 0);
-      return;
-    }
+    return NULL;
   if (auth_user == NULL)
     {
       su_home_t home[1] = { SU_HOME_INIT (home) };
@@ -586,9 +549,23 @@ authenticate (SipAccount  *sa,
     }
   else
     user = g_strdup (auth_user);
+  return g_strdup_printf ("%s:%s:%s:%s", auth && auth->au_scheme ? auth->au_scheme : "Digest",
+                          realm ? realm : "\"\"", user, password);
+}
 
-  credentials = g_strdup_printf ("%s:%s:%s:%s", auth && auth->au_scheme ? auth->au_scheme : "Digest",
-                                 realm ? realm : "\"\"", user, password);
+static void
+authenticate (SipAccount  *sa,
+              sip_t const *sip,
+              int          status)
+{
+  g_autofree char *credentials = dt_sip_account_credentials (sa, sip, status);
+
+  if (credentials == NULL)
+    {
+      report (sa, DT_ACCOUNT_STATE_FAILED, DT_ACCOUNT_STATE_REASON_NO_CREDENTIALS, status,
+              "no password set", 0);
+      return;
+    }
   sa->auth_sent = TRUE;
   nua_authenticate (sa->reg, NUTAG_AUTH (credentials), TAG_END ());
   explicit_bzero (credentials, strlen (credentials));
@@ -746,6 +723,21 @@ sofia_callback (nua_event_t   event,
   g_debug ("Account %s: %s %d %s", account_id (sa), nua_event_name (event), status,
            phrase ? phrase : "");
 
+  /* A finished call's handle, waiting to be destroyed. */
+  if (hmagic != NULL && hmagic == (nua_hmagic_t *) sa->backend)
+    return;
+  /* Call handles carry their SipCall; a new dialog's INVITE has none yet. */
+  if (nh != NULL && nh != sa->reg && hmagic != NULL && hmagic != (nua_hmagic_t *) sa)
+    {
+      dt_sip_calls_event ((SipCall *) hmagic, event, status, phrase, nh, sip, tags);
+      return;
+    }
+  if (event == nua_i_invite && nh != NULL && hmagic == NULL)
+    {
+      dt_sip_calls_incoming_invite (sa, nh, sip);
+      return;
+    }
+
   switch (event)
     {
     case nua_r_register:
@@ -827,6 +819,10 @@ dt_sip_backend_iface_init (DtBackendInterface *iface)
   iface->account_remove = sip_account_remove;
   iface->account_register = sip_account_register;
   iface->account_unregister = sip_account_unregister;
+  iface->call_dial = dt_sip_call_dial;
+  iface->call_answer = dt_sip_call_answer;
+  iface->call_reject = dt_sip_call_reject;
+  iface->call_hangup = dt_sip_call_hangup;
   iface->shutdown_async = sip_shutdown_async;
   iface->shutdown_finish = sip_shutdown_finish;
 }
@@ -839,6 +835,8 @@ dt_sip_backend_finalize (GObject *object)
   gboolean abandoned = self->retiring->len > 0 || self->lingering->len > 0;
 
   g_hash_table_unref (self->accounts);
+  g_hash_table_unref (self->calls);
+  g_clear_pointer (&self->codecs, g_ptr_array_unref);
   /* A stack still shutting down points into the root and calls back with
    * its SipAccount: leave them all to the process exit. */
   if (abandoned)
@@ -877,6 +875,7 @@ dt_sip_backend_init (DtSipBackend *self)
   self->accounts = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) sip_account_free);
   self->retiring = g_ptr_array_new_with_free_func ((GDestroyNotify) sip_account_free);
   self->lingering = g_ptr_array_new_with_free_func ((GDestroyNotify) sip_account_free);
+  self->calls = g_hash_table_new (NULL, NULL);
   self->log_line = g_string_new (NULL);
 }
 
@@ -887,6 +886,9 @@ dt_sip_backend_new (const DtSipBackendOptions  *options,
   g_autoptr(DtSipBackend) self = g_object_new (DT_TYPE_SIP_BACKEND, NULL);
 
   self->transaction_timeout_ms = options->transaction_timeout_ms;
+  self->codecs = g_ptr_array_new_with_free_func ((GDestroyNotify) dt_codec_free);
+  for (guint i = 0; options->codecs && i < options->codecs->len; i++)
+    g_ptr_array_add (self->codecs, dt_codec_copy (options->codecs->pdata[i]));
   su_init ();
   /* Sofia 1.12.11 starts su_uniqueid.c with "done_once = 1": unless its
    * random state was ever set up, its library destructor deletes thread
@@ -913,4 +915,11 @@ dt_sip_backend_new (const DtSipBackendOptions  *options,
   self->source = su_glib_root_gsource (self->root);
   g_source_attach (self->source, NULL);
   return g_steal_pointer (&self);
+}
+
+SipAccount *
+dt_sip_backend_account_of (DtSipBackend *self,
+                           DtAccount    *account)
+{
+  return g_hash_table_lookup (self->accounts, account);
 }

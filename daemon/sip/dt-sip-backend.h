@@ -13,6 +13,8 @@ typedef struct {
   /* SIP transaction timeout (timer B/F = 64 × T1), in milliseconds: how
    * long an unanswered request waits before it fails with 408. */
   guint transaction_timeout_ms;
+  /* What incoming offers are checked against before the phone rings. */
+  GPtrArray *codecs;
 } DtSipBackendOptions;
 
 DtSipBackend *dt_sip_backend_new (const DtSipBackendOptions  *options,

@@ -2,6 +2,11 @@
 
 #include <sqlite3.h>
 
+#include "core/dt-call-history.h"
+#include "core/dt-enum-types.h"
+#include "core/dt-error.h"
+#include "core/dt-state.h"
+
 G_DEFINE_QUARK (dt-store-error-quark, dt_store_error)
 
 /* Schema history: entry N moves a database from user_version N to N + 1.
@@ -33,7 +38,14 @@ static const char * const migrations[] = {
   "  key   TEXT PRIMARY KEY,"
   "  value TEXT NOT NULL"
   ");",
+
+  /* 3: the codec a call used, "PCMU/8000". */
+  "ALTER TABLE calls ADD COLUMN codec TEXT;",
 };
+
+/* An incoming call nobody answered and we did not turn down ourselves. */
+#define MISSED_SQL "(direction = 'incoming' AND answered_usec IS NULL AND ended_usec IS NOT NULL " \
+                   "AND state_reason <> 'rejected')"
 
 struct _DtStore {
   GObject  parent_instance;
@@ -42,7 +54,10 @@ struct _DtStore {
   int      schema_version;
 };
 
-G_DEFINE_FINAL_TYPE (DtStore, dt_store, G_TYPE_OBJECT)
+static void dt_store_history_init (DtCallHistoryInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (DtStore, dt_store, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (DT_TYPE_CALL_HISTORY, dt_store_history_init))
 
 static void
 dt_store_finalize (GObject *object)
@@ -311,4 +326,440 @@ dt_store_set_preference (DtStore     *self,
   if (rc != SQLITE_OK)
     return set_sqlite_error (self, rc, "saving a preference", error);
   return TRUE;
+}
+
+guint
+dt_store_close_interrupted_calls (DtStore  *self,
+                                  GError  **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (self->db,
+                           "UPDATE calls SET state = 'terminated', state_reason = 'daemon-restart', "
+                           "ended_usec = ?1 WHERE ended_usec IS NULL", -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_int64 (stmt, 1, g_get_real_time ());
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step (stmt) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode (self->db);
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_OK)
+    {
+      set_sqlite_error (self, rc, "closing interrupted calls", error);
+      return 0;
+    }
+  return (guint) sqlite3_changes (self->db);
+}
+
+/* Call history */
+
+static void
+bind_call (sqlite3_stmt *stmt,
+           DtCall       *call)
+{
+  DtAccount *account = dt_call_get_account (call);
+
+  sqlite3_bind_text (stmt, 1, dt_account_get_id (account), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, dt_enum_to_nick (DT_TYPE_CALL_DIRECTION, dt_call_get_direction (call)), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, dt_call_get_remote_uri (call), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 4, dt_call_get_remote_display_name (call), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 5, dt_call_get_local_uri (call), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 6, dt_enum_to_nick (DT_TYPE_CALL_STATE, dt_call_get_state (call)), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 7, dt_enum_to_nick (DT_TYPE_CALL_STATE_REASON, dt_call_get_state_reason (call)), -1, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 8, (int) dt_call_get_sip_status (call));
+  sqlite3_bind_text (stmt, 9, dt_call_get_sip_reason (call), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 10, dt_call_get_created_usec (call));
+  if (dt_call_get_answered_usec (call) > 0)
+    sqlite3_bind_int64 (stmt, 11, dt_call_get_answered_usec (call));
+  else
+    sqlite3_bind_null (stmt, 11);
+  if (dt_call_get_ended_usec (call) > 0)
+    sqlite3_bind_int64 (stmt, 12, dt_call_get_ended_usec (call));
+  else
+    sqlite3_bind_null (stmt, 12);
+  sqlite3_bind_text (stmt, 13, dt_call_get_codec (call), -1, SQLITE_TRANSIENT);
+}
+
+static gint64
+history_record_call (DtCallHistory  *history,
+                     DtCall         *call,
+                     GError        **error)
+{
+  DtStore *self = DT_STORE (history);
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (self->db,
+                           "INSERT INTO calls (account_id, direction, remote_uri, remote_display_name, "
+                           "local_uri, state, state_reason, sip_status, sip_reason, created_usec, "
+                           "answered_usec, ended_usec, codec) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                           -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    {
+      bind_call (stmt, call);
+      rc = sqlite3_step (stmt) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode (self->db);
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_OK)
+    {
+      set_sqlite_error (self, rc, "recording a call", error);
+      return 0;
+    }
+  return sqlite3_last_insert_rowid (self->db);
+}
+
+static gboolean
+history_update_call (DtCallHistory  *history,
+                     gint64          id,
+                     DtCall         *call,
+                     GError        **error)
+{
+  DtStore *self = DT_STORE (history);
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (self->db,
+                           "UPDATE calls SET account_id = ?1, direction = ?2, remote_uri = ?3, "
+                           "remote_display_name = ?4, local_uri = ?5, state = ?6, state_reason = ?7, "
+                           "sip_status = ?8, sip_reason = ?9, created_usec = ?10, answered_usec = ?11, "
+                           "ended_usec = ?12, codec = ?13 WHERE id = ?14",
+                           -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    {
+      bind_call (stmt, call);
+      sqlite3_bind_int64 (stmt, 14, id);
+      rc = sqlite3_step (stmt) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode (self->db);
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_OK)
+    return set_sqlite_error (self, rc, "updating a call", error);
+  return TRUE;
+}
+
+/* Filters are small, validated a{sv}s turned into a WHERE clause with bound
+ * values: nothing from the caller is ever pasted into SQL. */
+typedef struct {
+  GString   *where;
+  GPtrArray *texts;   /* per parameter: its text, or NULL for an integer */
+  GArray    *kinds;   /* 's' or 'x' per parameter */
+  GArray    *ints;
+} Filter;
+
+static void
+filter_clear (Filter *f)
+{
+  g_string_free (f->where, TRUE);
+  g_ptr_array_unref (f->texts);
+  g_array_unref (f->kinds);
+  g_array_unref (f->ints);
+}
+
+static void
+filter_add_text (Filter *f, const char *clause, const char *value)
+{
+  gint64 unused = 0;
+  char kind = 's';
+
+  g_string_append_printf (f->where, " AND %s", clause);
+  g_ptr_array_add (f->texts, g_strdup (value));
+  g_array_append_val (f->ints, unused);
+  g_array_append_val (f->kinds, kind);
+}
+
+static void
+filter_add_int (Filter *f, const char *clause, gint64 value)
+{
+  char kind = 'x';
+
+  g_string_append_printf (f->where, " AND %s", clause);
+  g_ptr_array_add (f->texts, NULL);
+  g_array_append_val (f->ints, value);
+  g_array_append_val (f->kinds, kind);
+}
+
+static gboolean
+variant_to_usec (GVariant *v, gint64 *out)
+{
+  if (g_variant_is_of_type (v, G_VARIANT_TYPE_UINT64))
+    *out = (gint64) MIN (g_variant_get_uint64 (v), (guint64) G_MAXINT64);
+  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_INT64))
+    *out = g_variant_get_int64 (v);
+  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_INT32))
+    *out = g_variant_get_int32 (v);
+  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_UINT32))
+    *out = g_variant_get_uint32 (v);
+  else
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean
+parse_filter (GVariant  *filter,
+              Filter    *f,
+              GError   **error)
+{
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  f->where = g_string_new ("1");
+  f->texts = g_ptr_array_new_with_free_func (g_free);
+  f->kinds = g_array_new (FALSE, FALSE, sizeof (char));
+  f->ints = g_array_new (FALSE, FALSE, sizeof (gint64));
+  if (filter == NULL)
+    return TRUE;
+
+  g_variant_iter_init (&iter, filter);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      g_autoptr(GVariant) v = value;
+      gint64 usec;
+
+      if (g_str_equal (key, "account") && g_variant_is_of_type (v, G_VARIANT_TYPE_STRING))
+        filter_add_text (f, "account_id = ?", g_variant_get_string (v, NULL));
+      else if (g_str_equal (key, "direction") && g_variant_is_of_type (v, G_VARIANT_TYPE_STRING))
+        {
+          const char *d = g_variant_get_string (v, NULL);
+          if (!g_str_equal (d, "incoming") && !g_str_equal (d, "outgoing"))
+            {
+              g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                           "direction: '%s' is not incoming or outgoing", d);
+              return FALSE;
+            }
+          filter_add_text (f, "direction = ?", d);
+        }
+      else if (g_str_equal (key, "missed") && g_variant_is_of_type (v, G_VARIANT_TYPE_BOOLEAN))
+        g_string_append (f->where, g_variant_get_boolean (v) ? " AND " MISSED_SQL : " AND NOT " MISSED_SQL);
+      else if (g_str_equal (key, "unseen") && g_variant_is_of_type (v, G_VARIANT_TYPE_BOOLEAN))
+        g_string_append (f->where, g_variant_get_boolean (v) ? " AND seen = 0" : " AND seen = 1");
+      else if (g_str_equal (key, "since-usec") && variant_to_usec (v, &usec))
+        filter_add_int (f, "created_usec >= ?", usec);
+      else if (g_str_equal (key, "until-usec") && variant_to_usec (v, &usec))
+        filter_add_int (f, "created_usec < ?", usec);
+      else
+        {
+          gboolean known = g_strv_contains ((const char * const[]) { "account", "direction", "missed",
+                                                                    "unseen", "since-usec", "until-usec", NULL }, key);
+          g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                       known ? "%s: wrong type '%s'" : "%s: unknown filter key", key,
+                       g_variant_get_type_string (v));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static void
+bind_filter (sqlite3_stmt *stmt,
+             Filter       *f,
+             int           first)
+{
+  for (guint i = 0; i < f->kinds->len; i++)
+    {
+      if (g_array_index (f->kinds, char, i) == 's')
+        sqlite3_bind_text (stmt, first + (int) i, f->texts->pdata[i], -1, SQLITE_STATIC);
+      else
+        sqlite3_bind_int64 (stmt, first + (int) i, g_array_index (f->ints, gint64, i));
+    }
+}
+
+static GVariant *
+row_to_entry (sqlite3_stmt *stmt)
+{
+  GVariantBuilder b;
+  static const char * const text_keys[] = {
+    NULL, "account", "direction", "remote-uri", "remote-display-name", "local-uri", "state",
+    "state-reason", NULL, "sip-reason",
+  };
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "id", g_variant_new_uint64 ((guint64) sqlite3_column_int64 (stmt, 0)));
+  for (int col = 1; col <= 9; col++)
+    if (text_keys[col] != NULL)
+      g_variant_builder_add (&b, "{sv}", text_keys[col],
+                             g_variant_new_string (sqlite3_column_text (stmt, col)
+                                                   ? (const char *) sqlite3_column_text (stmt, col) : ""));
+  g_variant_builder_add (&b, "{sv}", "sip-status", g_variant_new_uint32 ((guint32) sqlite3_column_int (stmt, 8)));
+  g_variant_builder_add (&b, "{sv}", "created-usec", g_variant_new_uint64 ((guint64) sqlite3_column_int64 (stmt, 10)));
+  g_variant_builder_add (&b, "{sv}", "answered-usec", g_variant_new_uint64 ((guint64) sqlite3_column_int64 (stmt, 11)));
+  g_variant_builder_add (&b, "{sv}", "ended-usec", g_variant_new_uint64 ((guint64) sqlite3_column_int64 (stmt, 12)));
+  g_variant_builder_add (&b, "{sv}", "codec", g_variant_new_string (sqlite3_column_text (stmt, 13)
+                                                                      ? (const char *) sqlite3_column_text (stmt, 13) : ""));
+  g_variant_builder_add (&b, "{sv}", "seen", g_variant_new_boolean (sqlite3_column_int (stmt, 14) != 0));
+  g_variant_builder_add (&b, "{sv}", "missed", g_variant_new_boolean (sqlite3_column_int (stmt, 15) != 0));
+  if (sqlite3_column_type (stmt, 11) != SQLITE_NULL && sqlite3_column_type (stmt, 12) != SQLITE_NULL)
+    g_variant_builder_add (&b, "{sv}", "duration-usec",
+                           g_variant_new_uint64 ((guint64) (sqlite3_column_int64 (stmt, 12) -
+                                                            sqlite3_column_int64 (stmt, 11))));
+  return g_variant_builder_end (&b);
+}
+
+#define ENTRY_COLUMNS "id, account_id, direction, remote_uri, remote_display_name, local_uri, state, " \
+                      "state_reason, sip_status, sip_reason, created_usec, answered_usec, ended_usec, " \
+                      "codec, seen, " MISSED_SQL
+
+static GVariant *
+history_list_calls (DtCallHistory  *history,
+                    GVariant       *filter,
+                    guint           offset,
+                    guint           limit,
+                    GError        **error)
+{
+  DtStore *self = DT_STORE (history);
+  g_autofree char *sql = NULL;
+  sqlite3_stmt *stmt = NULL;
+  GVariantBuilder list;
+  Filter f;
+  int rc;
+
+  if (!parse_filter (filter, &f, error))
+    {
+      filter_clear (&f);
+      return NULL;
+    }
+  sql = g_strdup_printf ("SELECT " ENTRY_COLUMNS " FROM calls WHERE %s "
+                         "ORDER BY created_usec DESC, id DESC LIMIT ? OFFSET ?", f.where->str);
+  rc = sqlite3_prepare_v2 (self->db, sql, -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    {
+      bind_filter (stmt, &f, 1);
+      sqlite3_bind_int64 (stmt, (int) f.kinds->len + 1, limit == 0 ? -1 : (gint64) limit);
+      sqlite3_bind_int64 (stmt, (int) f.kinds->len + 2, offset);
+    }
+  g_variant_builder_init (&list, G_VARIANT_TYPE ("aa{sv}"));
+  while (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      g_variant_builder_add_value (&list, row_to_entry (stmt));
+      rc = SQLITE_OK;
+    }
+  if (rc == SQLITE_DONE)
+    rc = SQLITE_OK;
+  sqlite3_finalize (stmt);
+  filter_clear (&f);
+  if (rc != SQLITE_OK)
+    {
+      g_variant_builder_clear (&list);
+      set_sqlite_error (self, rc, "listing calls", error);
+      return NULL;
+    }
+  return g_variant_builder_end (&list);
+}
+
+static GVariant *
+history_get_call (DtCallHistory  *history,
+                  gint64          id,
+                  GError        **error)
+{
+  DtStore *self = DT_STORE (history);
+  sqlite3_stmt *stmt = NULL;
+  GVariant *entry = NULL;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (self->db, "SELECT " ENTRY_COLUMNS " FROM calls WHERE id = ?", -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    {
+      sqlite3_bind_int64 (stmt, 1, id);
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_ROW)
+        entry = g_variant_ref_sink (row_to_entry (stmt));
+    }
+  sqlite3_finalize (stmt);
+  if (entry == NULL)
+    g_set_error (error, DT_ERROR, DT_ERROR_NOT_FOUND, "no call %" G_GINT64_FORMAT " in the history", id);
+  return entry;
+}
+
+static guint
+run_on_ids (DtStore       *self,
+            const char    *sql,
+            const gint64  *ids,
+            gsize          n_ids,
+            GError       **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  guint changed = 0;
+  int rc;
+
+  rc = sqlite3_exec (self->db, "BEGIN", NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v2 (self->db, sql, -1, &stmt, NULL);
+  for (gsize i = 0; rc == SQLITE_OK && i < n_ids; i++)
+    {
+      sqlite3_reset (stmt);
+      sqlite3_bind_int64 (stmt, 1, ids[i]);
+      rc = sqlite3_step (stmt) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode (self->db);
+      changed += (guint) sqlite3_changes (self->db);
+    }
+  sqlite3_finalize (stmt);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL);
+  if (rc != SQLITE_OK)
+    {
+      sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+      set_sqlite_error (self, rc, "changing the history", error);
+      return 0;
+    }
+  return changed;
+}
+
+static guint
+history_delete_calls (DtCallHistory *history, const gint64 *ids, gsize n_ids, GError **error)
+{
+  return run_on_ids (DT_STORE (history), "DELETE FROM calls WHERE id = ? AND ended_usec IS NOT NULL",
+                     ids, n_ids, error);
+}
+
+static guint
+history_mark_seen (DtCallHistory *history, const gint64 *ids, gsize n_ids, GError **error)
+{
+  return run_on_ids (DT_STORE (history), "UPDATE calls SET seen = 1 WHERE id = ?", ids, n_ids, error);
+}
+
+/* Calls still going on are never cleared: their rows are being written. */
+static guint
+history_clear_calls (DtCallHistory  *history,
+                     GVariant       *filter,
+                     GError        **error)
+{
+  DtStore *self = DT_STORE (history);
+  g_autofree char *sql = NULL;
+  sqlite3_stmt *stmt = NULL;
+  guint changed = 0;
+  Filter f;
+  int rc;
+
+  if (!parse_filter (filter, &f, error))
+    {
+      filter_clear (&f);
+      return 0;
+    }
+  sql = g_strdup_printf ("DELETE FROM calls WHERE ended_usec IS NOT NULL AND %s", f.where->str);
+  rc = sqlite3_prepare_v2 (self->db, sql, -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    {
+      bind_filter (stmt, &f, 1);
+      rc = sqlite3_step (stmt) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode (self->db);
+      changed = (guint) sqlite3_changes (self->db);
+    }
+  sqlite3_finalize (stmt);
+  filter_clear (&f);
+  if (rc != SQLITE_OK)
+    {
+      set_sqlite_error (self, rc, "clearing the history", error);
+      return 0;
+    }
+  return changed;
+}
+
+static void
+dt_store_history_init (DtCallHistoryInterface *iface)
+{
+  iface->record_call = history_record_call;
+  iface->update_call = history_update_call;
+  iface->list_calls = history_list_calls;
+  iface->get_call = history_get_call;
+  iface->delete_calls = history_delete_calls;
+  iface->clear_calls = history_clear_calls;
+  iface->mark_seen = history_mark_seen;
 }

@@ -25,6 +25,11 @@ const char *dt_store_get_path           (DtStore     *self);
 int         dt_store_get_schema_version (DtStore     *self);
 int         dt_store_get_latest_schema_version (void);
 
+/* Calls a crash or SIGKILL left without an end: they ended when the daemon
+ * died; mark them so (reason daemon-restart). Returns how many. */
+guint       dt_store_close_interrupted_calls (DtStore   *self,
+                                              GError   **error);
+
 /* Small daemon state that is not configuration (the default account). */
 char       *dt_store_get_preference     (DtStore     *self,
                                          const char  *key);

@@ -14,6 +14,21 @@ static const DtCtlCommand commands[] = {
     dtctl_cmd_log_level },
   { NULL, "monitor", "", "Print every change (objects added and removed, properties, signals)",
     dtctl_cmd_monitor },
+  { NULL, "call", " URI [--account ACCOUNT] [--wait]", "Call a SIP URI, user or number; print the call's path",
+    dtctl_cmd_call },
+  { NULL, "answer", " [CALL]", "Answer an incoming call (the ringing one if there is one)", dtctl_cmd_answer },
+  { NULL, "reject", " [CALL] [--status CODE]", "Refuse an incoming call (486 Busy Here by default)",
+    dtctl_cmd_reject },
+  { NULL, "hangup", " [CALL|--all]", "End a call (the only one going on), or every call", dtctl_cmd_hangup },
+  { NULL, "calls", "", "List the calls", dtctl_cmd_calls },
+  { NULL, "wait", " [CALL] [--state STATE] [--timeout SECONDS]",
+    "Wait until a call reaches a state (default: active); exit 1 if it ends first", dtctl_cmd_wait },
+  { NULL, "history", " [--limit N] [--missed] [--unseen] [--account ID]", "Show the call history, newest first",
+    dtctl_cmd_history },
+  { "history", "clear", " [--missed] [--account ID]", "Delete history entries (calls going on are kept)",
+    dtctl_cmd_history_clear },
+  { "history", "delete", " ID…", "Delete history entries by id", dtctl_cmd_history_delete },
+  { "history", "seen", " ID…", "Mark history entries as seen", dtctl_cmd_history_seen },
   { "account", "list", "", "List the accounts (* marks the default)", dtctl_cmd_account_list },
   { "account", "show", " ACCOUNT", "Show an account's state and settings", dtctl_cmd_account_show },
   { "account", "add", " ID --address URI [OPTION…]", "Add an account and start registering it",
@@ -37,6 +52,18 @@ static const DtCtlCommand commands[] = {
 };
 
 static void
+print_entry (FILE       *out,
+             const char *name,
+             const char *summary)
+{
+  /* Long synopses get the summary on a line of its own. */
+  if (g_utf8_strlen (name, -1) > 28)
+    fprintf (out, "  %s\n  %-28s %s\n", name, "", summary);
+  else
+    fprintf (out, "  %s%*s %s\n", name, 28 - (int) g_utf8_strlen (name, -1), "", summary);
+}
+
+static void
 print_help (FILE *out)
 {
   fprintf (out,
@@ -57,7 +84,7 @@ print_help (FILE *out)
       g_autofree char *name = commands[i].group
         ? g_strdup_printf ("%s %s%s", commands[i].group, commands[i].verb, commands[i].params)
         : g_strdup_printf ("%s%s", commands[i].verb, commands[i].params);
-      fprintf (out, "  %-28s %s\n", name, commands[i].summary);
+      print_entry (out, name, commands[i].summary);
     }
   fprintf (out,
            "\n"
@@ -71,15 +98,12 @@ find_command (int    argc,
               char **argv,
               int   *consumed)
 {
+  /* "history clear" before "history": a group's verbs win over a
+   * top-level command of the same name. */
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     {
       const DtCtlCommand *c = &commands[i];
 
-      if (c->group == NULL && g_str_equal (argv[0], c->verb))
-        {
-          *consumed = 1;
-          return c;
-        }
       if (c->group != NULL && argc >= 2 && g_str_equal (argv[0], c->group) &&
           g_str_equal (argv[1], c->verb))
         {
@@ -87,6 +111,12 @@ find_command (int    argc,
           return c;
         }
     }
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (commands[i].group == NULL && g_str_equal (argv[0], commands[i].verb))
+      {
+        *consumed = 1;
+        return &commands[i];
+      }
   return NULL;
 }
 
@@ -108,7 +138,7 @@ print_group_help (const char *group,
     if (commands[i].group != NULL && g_str_equal (commands[i].group, group))
       {
         g_autofree char *name = g_strdup_printf ("%s%s", commands[i].verb, commands[i].params);
-        fprintf (out, "  %-28s %s\n", name, commands[i].summary);
+        print_entry (out, name, commands[i].summary);
       }
   fprintf (out, "\n'dialtonectl %s VERB --help' shows a verb's options.\n", group);
   return DTCTL_EXIT_OK;

@@ -194,6 +194,71 @@ dtctl_list_accounts (DtCtl *ctl)
   return g_list_sort (accounts, compare_by_index);
 }
 
+GList *
+dtctl_list_calls (DtCtl *ctl)
+{
+  GList *objects = g_dbus_object_manager_get_objects (ctl->objects);
+  GList *calls = NULL;
+
+  for (GList *l = objects; l; l = l->next)
+    {
+      DtGenCall *call = dt_gen_object_get_call (DT_GEN_OBJECT (l->data));
+      if (call != NULL)
+        calls = g_list_prepend (calls, call);
+    }
+  g_list_free_full (objects, g_object_unref);
+  return g_list_sort (calls, compare_by_index);
+}
+
+static gboolean
+is_index (const char *spec);
+
+DtGenCall *
+dtctl_resolve_call (DtCtl              *ctl,
+                    const char         *spec,
+                    const char * const *states,
+                    int                *status)
+{
+  GList *calls = dtctl_list_calls (ctl);
+  DtGenCall *found = NULL;
+  guint matches = 0;
+
+  for (GList *l = calls; l; l = l->next)
+    {
+      const char *path = g_dbus_proxy_get_object_path (G_DBUS_PROXY (l->data));
+
+      if (spec == NULL)
+        {
+          if (states == NULL || g_strv_contains (states, dt_gen_call_get_state (l->data)))
+            {
+              matches++;
+              g_set_object (&found, l->data);
+            }
+        }
+      else if ((spec[0] == '/' && g_str_equal (path, spec)) ||
+               (is_index (spec) && dtctl_path_index (path) == (guint) g_ascii_strtoull (spec, NULL, 10)))
+        {
+          g_set_object (&found, l->data);
+          matches = 1;
+          break;
+        }
+    }
+  g_list_free_full (calls, g_object_unref);
+
+  if (spec == NULL && matches != 1)
+    {
+      g_autofree char *wanted = states ? g_strjoinv (" or ", (char **) states) : g_strdup ("going on");
+      g_clear_object (&found);
+      *status = dtctl_fail_message (matches == 0 ? DTCTL_EXIT_NOT_FOUND : DTCTL_EXIT_USAGE,
+                                    matches == 0 ? "no call is %s" : "several calls are %s; name one",
+                                    wanted);
+      return NULL;
+    }
+  if (found == NULL)
+    *status = dtctl_fail_message (DTCTL_EXIT_NOT_FOUND, "no call '%s'", spec);
+  return found;
+}
+
 static gboolean
 is_index (const char *spec)
 {

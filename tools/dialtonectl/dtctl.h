@@ -64,6 +64,13 @@ DtGenAccount *dtctl_resolve_account (DtCtl      *ctl,
                                      const char *spec,
                                      int        *status);
 GList        *dtctl_list_accounts   (DtCtl      *ctl);  /* DtGenAccount, sorted by path index */
+GList        *dtctl_list_calls      (DtCtl      *ctl);  /* DtGenCall, sorted by path index */
+/* A call by index or path; with no spec, the only call matching @states
+ * (NULL-terminated), so "answer" needs no argument while one call rings. */
+DtGenCall    *dtctl_resolve_call    (DtCtl              *ctl,
+                                     const char         *spec,
+                                     const char * const *states,
+                                     int                *status);
 guint         dtctl_path_index      (const char *path);
 char         *dtctl_kebab_case      (const char *camel);
 JsonNode     *dtctl_proxy_to_json   (GDBusProxy *proxy);
@@ -86,5 +93,15 @@ int dtctl_cmd_account_unregister (DtCtl *ctl, const DtCtlCommand *command, int a
 int dtctl_cmd_account_remove     (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 int dtctl_cmd_account_default    (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 int dtctl_cmd_account_wait       (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_call       (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_answer     (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_reject     (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_hangup     (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_calls      (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_wait       (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_history        (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_history_clear  (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_history_delete (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_history_seen   (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 
 G_END_DECLS

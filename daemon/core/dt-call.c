@@ -1,0 +1,576 @@
+#include "dt-call.h"
+
+#include "dt-enum-types.h"
+#include "dt-error.h"
+
+struct _DtCall {
+  GObject             parent_instance;
+
+  guint               index;
+  DtAccount          *account;
+  DtCallDirection     direction;
+  char               *remote_uri;
+  char               *remote_display_name;
+  char               *local_uri;
+  DtBackend          *backend;
+  DtMediaEngine      *engine;
+  DtCallProfile      *profile;
+
+  DtCallState         state;
+  DtCallStateReason   state_reason;
+  DtCallStateReason   pending_reason;  /* why we are ending it ourselves */
+  guint               sip_status;
+  char               *sip_reason;
+  gint64              created_usec;
+  gint64              answered_usec;
+  gint64              ended_usec;
+
+  DtMediaSession     *media;
+  char               *codec;
+  gboolean            media_started;
+  guint               no_answer_id;
+};
+
+enum {
+  PROP_0,
+  PROP_STATE,
+  PROP_STATE_REASON,
+  PROP_SIP_STATUS,
+  PROP_SIP_REASON,
+  PROP_ANSWERED_USEC,
+  PROP_ENDED_USEC,
+  PROP_MEDIA_INFO,
+  N_PROPS
+};
+
+enum {
+  SIGNAL_STATE_CHANGED,
+  N_SIGNALS
+};
+
+static GParamSpec *props[N_PROPS];
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (DtCall, dt_call, G_TYPE_OBJECT)
+
+DtCallProfile *
+dt_call_profile_copy (const DtCallProfile *profile)
+{
+  DtCallProfile *copy = g_new0 (DtCallProfile, 1);
+
+  *copy = *profile;
+  copy->audio_source = g_strdup (profile->audio_source);
+  copy->audio_sink = g_strdup (profile->audio_sink);
+  copy->codecs = g_ptr_array_new_with_free_func ((GDestroyNotify) dt_codec_free);
+  for (guint i = 0; profile->codecs && i < profile->codecs->len; i++)
+    g_ptr_array_add (copy->codecs, dt_codec_copy (profile->codecs->pdata[i]));
+  return copy;
+}
+
+void
+dt_call_profile_free (DtCallProfile *profile)
+{
+  if (profile == NULL)
+    return;
+  g_free (profile->audio_source);
+  g_free (profile->audio_sink);
+  g_clear_pointer (&profile->codecs, g_ptr_array_unref);
+  g_free (profile);
+}
+
+static void
+set_state (DtCall            *self,
+           DtCallState        state,
+           DtCallStateReason  reason)
+{
+  DtCallState old = self->state;
+
+  if (old == state && self->state_reason == reason)
+    return;
+  if (old != state && !dt_call_state_can_change (old, state))
+    {
+      g_warning ("Call %u: ignoring state change %s → %s", self->index,
+                 dt_enum_to_nick (DT_TYPE_CALL_STATE, old), dt_enum_to_nick (DT_TYPE_CALL_STATE, state));
+      return;
+    }
+  self->state = state;
+  self->state_reason = reason;
+  g_object_freeze_notify (G_OBJECT (self));
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATE]);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATE_REASON]);
+  g_object_thaw_notify (G_OBJECT (self));
+  g_info ("Call %u: %s → %s (%s)", self->index, dt_enum_to_nick (DT_TYPE_CALL_STATE, old),
+          dt_enum_to_nick (DT_TYPE_CALL_STATE, state), dt_enum_to_nick (DT_TYPE_CALL_STATE_REASON, reason));
+  if (old != state)
+    g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0, old, state, reason);
+}
+
+static void
+set_sip_status (DtCall     *self,
+                guint       status,
+                const char *reason)
+{
+  if (status == 0 || (status == self->sip_status && g_strcmp0 (reason, self->sip_reason) == 0))
+    return;
+  self->sip_status = status;
+  g_free (self->sip_reason);
+  self->sip_reason = g_strdup (reason);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_SIP_STATUS]);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_SIP_REASON]);
+}
+
+static void
+end_with (DtCall            *self,
+          DtCallStateReason  reason)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (dt_call_is_ended (self))
+    return;
+  if (self->pending_reason == DT_CALL_STATE_REASON_NONE)
+    self->pending_reason = reason;
+  if (self->state == DT_CALL_STATE_INCOMING)
+    dt_backend_call_reject (self->backend, self, 480);
+  else
+    dt_backend_call_hangup (self->backend, self);
+}
+
+static void
+on_media_failed (DtMediaSession *media,
+                 const char     *message,
+                 DtCall         *self)
+{
+  g_warning ("Call %u: media failed: %s", self->index, message);
+  end_with (self, DT_CALL_STATE_REASON_MEDIA_FAILED);
+}
+
+static gboolean
+ensure_media (DtCall  *self,
+              GError **error)
+{
+  const DtSettings *settings = dt_account_get_settings (self->account);
+  DtMediaSessionConfig config = {
+    .bind_address = dt_settings_get_string (settings, "local-address"),
+    .audio_source = self->profile->audio_source,
+    .audio_sink = self->profile->audio_sink,
+    .jitter_latency_ms = self->profile->jitter_latency_ms,
+    .rtp_timeout_ms = self->profile->rtp_timeout_ms,
+    .port_min = self->profile->port_min,
+    .port_max = self->profile->port_max,
+  };
+
+  if (self->media != NULL)
+    return TRUE;
+  self->media = dt_media_engine_create_session (self->engine, &config, error);
+  if (self->media == NULL)
+    return FALSE;
+  g_signal_connect (self->media, "failed", G_CALLBACK (on_media_failed), self);
+  return TRUE;
+}
+
+/* What we can do, for the SDP: our address and port, our codecs. */
+static DtMediaDescription *
+capabilities (DtCall *self)
+{
+  DtMediaDescription *desc = dt_media_description_new ();
+
+  desc->address = g_strdup (dt_media_session_get_local_address (self->media));
+  desc->port = dt_media_session_get_local_port (self->media);
+  desc->rtcp_port = desc->port + 1;
+  desc->ptime = self->profile->ptime;
+  desc->direction = DT_MEDIA_DIRECTION_SENDRECV;
+  /* What the profile wants, as far as this machine can play it. */
+  {
+    g_autoptr(GPtrArray) available = dt_media_engine_get_codecs (self->engine);
+
+    for (guint i = 0; i < self->profile->codecs->len; i++)
+      for (guint j = 0; j < available->len; j++)
+        if (dt_codec_same_format (self->profile->codecs->pdata[i], available->pdata[j]))
+          {
+            g_ptr_array_add (desc->codecs, dt_codec_copy (self->profile->codecs->pdata[i]));
+            break;
+          }
+  }
+  return desc;
+}
+
+static gboolean
+on_no_answer (gpointer user_data)
+{
+  DtCall *self = user_data;
+
+  self->no_answer_id = 0;
+  g_message ("Call %u: no answer after %u s; hanging up", self->index,
+             self->profile->no_answer_timeout_s);
+  end_with (self, DT_CALL_STATE_REASON_NO_ANSWER);
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+dt_call_dial (DtCall  *self,
+              GError **error)
+{
+  g_autoptr(DtMediaDescription) caps = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (self->direction == DT_CALL_DIRECTION_OUTGOING, FALSE);
+
+  if (!ensure_media (self, &local_error))
+    {
+      g_warning ("Call %u: %s", self->index, local_error->message);
+      dt_call_notify_ended (self, DT_CALL_STATE_REASON_MEDIA_FAILED, 0, NULL);
+      return TRUE;
+    }
+  caps = capabilities (self);
+  if (!dt_backend_call_dial (self->backend, self, caps, error))
+    {
+      dt_call_notify_ended (self, DT_CALL_STATE_REASON_NETWORK_ERROR, 0, NULL);
+      return FALSE;
+    }
+  if (self->profile->no_answer_timeout_s > 0)
+    self->no_answer_id = g_timeout_add_seconds (self->profile->no_answer_timeout_s, on_no_answer, self);
+  return TRUE;
+}
+
+gboolean
+dt_call_answer (DtCall  *self,
+                GError **error)
+{
+  g_autoptr(DtMediaDescription) caps = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (self->state != DT_CALL_STATE_INCOMING)
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_STATE, "only an incoming call can be answered (it is %s)",
+                   dt_enum_to_nick (DT_TYPE_CALL_STATE, self->state));
+      return FALSE;
+    }
+  if (!ensure_media (self, &local_error))
+    {
+      g_warning ("Call %u: %s", self->index, local_error->message);
+      end_with (self, DT_CALL_STATE_REASON_MEDIA_FAILED);
+      g_set_error (error, DT_ERROR, DT_ERROR_FAILED, "cannot set up the audio: %s", local_error->message);
+      return FALSE;
+    }
+  caps = capabilities (self);
+  return dt_backend_call_answer (self->backend, self, caps, error);
+}
+
+gboolean
+dt_call_reject (DtCall  *self,
+                guint    status,
+                GError **error)
+{
+  if (self->state != DT_CALL_STATE_INCOMING)
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_STATE, "only an incoming call can be rejected (it is %s)",
+                   dt_enum_to_nick (DT_TYPE_CALL_STATE, self->state));
+      return FALSE;
+    }
+  if (status < 400 || status > 699)
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                   "status: %u is not a SIP failure status (400 to 699; 486 busy, 603 decline)", status);
+      return FALSE;
+    }
+  self->pending_reason = DT_CALL_STATE_REASON_REJECTED;
+  dt_backend_call_reject (self->backend, self, status);
+  return TRUE;
+}
+
+gboolean
+dt_call_hangup (DtCall  *self,
+                GError **error)
+{
+  if (dt_call_is_ended (self))
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_STATE, "the call has ended already");
+      return FALSE;
+    }
+  /* Hanging up a ringing incoming call declines it. */
+  if (self->state == DT_CALL_STATE_INCOMING)
+    return dt_call_reject (self, 603, error);
+  end_with (self, DT_CALL_STATE_REASON_LOCAL_HANGUP);
+  return TRUE;
+}
+
+void
+dt_call_end_for_shutdown (DtCall *self)
+{
+  end_with (self, DT_CALL_STATE_REASON_SHUTDOWN);
+}
+
+void
+dt_call_notify_progress (DtCall     *self,
+                         guint       sip_status,
+                         const char *sip_reason)
+{
+  if (dt_call_is_ended (self))
+    return;
+  set_sip_status (self, sip_status, sip_reason);
+  if (self->state == DT_CALL_STATE_DIALING && sip_status >= 180 && sip_status < 200)
+    set_state (self, DT_CALL_STATE_RINGING_OUT, DT_CALL_STATE_REASON_NONE);
+}
+
+static void
+update_media_info (DtCall *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MEDIA_INFO]);
+}
+
+/* Both sides' descriptions, new or changed (answer, early media, a
+ * re-INVITE). The remote holding us shows in what it is willing to
+ * receive. */
+void
+dt_call_notify_media (DtCall                   *self,
+                      const DtMediaDescription *local,
+                      const DtMediaDescription *remote)
+{
+  g_autoptr(GError) error = NULL;
+  const DtCodec *codec = dt_media_description_audio_codec (remote);
+
+  if (dt_call_is_ended (self) || self->media == NULL)
+    return;
+  if (!dt_media_session_start (self->media, local, remote, &error))
+    {
+      g_warning ("Call %u: cannot start the audio: %s", self->index, error->message);
+      end_with (self, DT_CALL_STATE_REASON_MEDIA_FAILED);
+      return;
+    }
+  self->media_started = TRUE;
+  if (codec != NULL)
+    {
+      g_free (self->codec);
+      self->codec = dt_codec_to_string (codec);
+    }
+  update_media_info (self);
+
+  switch (self->state)
+    {
+    case DT_CALL_STATE_DIALING:
+    case DT_CALL_STATE_RINGING_OUT:
+      set_state (self, DT_CALL_STATE_EARLY_MEDIA, DT_CALL_STATE_REASON_NONE);
+      break;
+    case DT_CALL_STATE_ACTIVE:
+      if (!DT_MEDIA_DIRECTION_RECEIVES (remote->direction))
+        set_state (self, DT_CALL_STATE_REMOTE_HELD, DT_CALL_STATE_REASON_NONE);
+      break;
+    case DT_CALL_STATE_REMOTE_HELD:
+      if (DT_MEDIA_DIRECTION_RECEIVES (remote->direction))
+        set_state (self, DT_CALL_STATE_ACTIVE, DT_CALL_STATE_REASON_NONE);
+      break;
+    default:
+      break;
+    }
+}
+
+void
+dt_call_notify_answered (DtCall *self)
+{
+  if (dt_call_is_ended (self) || self->answered_usec != 0)
+    return;
+  g_clear_handle_id (&self->no_answer_id, g_source_remove);
+  self->answered_usec = g_get_real_time ();
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ANSWERED_USEC]);
+  set_sip_status (self, 200, "OK");
+  set_state (self, DT_CALL_STATE_ACTIVE, DT_CALL_STATE_REASON_NONE);
+}
+
+void
+dt_call_notify_ended (DtCall            *self,
+                      DtCallStateReason  reason,
+                      guint              sip_status,
+                      const char        *sip_reason)
+{
+  if (dt_call_is_ended (self))
+    return;
+  g_clear_handle_id (&self->no_answer_id, g_source_remove);
+  /* Our own reason for ending (no answer, media failure, rejection) beats
+   * the signalling's view of it (we sent CANCEL or BYE). */
+  if (self->pending_reason != DT_CALL_STATE_REASON_NONE)
+    reason = self->pending_reason;
+
+  if (self->media != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->media, self);
+      dt_media_session_stop (self->media);
+    }
+  g_object_freeze_notify (G_OBJECT (self));
+  set_sip_status (self, sip_status, sip_reason);
+  self->ended_usec = g_get_real_time ();
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ENDED_USEC]);
+  g_object_thaw_notify (G_OBJECT (self));
+  set_state (self, DT_CALL_STATE_TERMINATED, reason);
+}
+
+void
+dt_call_set_endpoints (DtCall     *self,
+                       const char *audio_source,
+                       const char *audio_sink)
+{
+  if (audio_source != NULL)
+    {
+      g_free (self->profile->audio_source);
+      self->profile->audio_source = g_strdup (audio_source);
+    }
+  if (audio_sink != NULL)
+    {
+      g_free (self->profile->audio_sink);
+      self->profile->audio_sink = g_strdup (audio_sink);
+    }
+}
+
+guint dt_call_get_index (DtCall *self) { return self->index; }
+DtAccount *dt_call_get_account (DtCall *self) { return self->account; }
+DtCallDirection dt_call_get_direction (DtCall *self) { return self->direction; }
+const char *dt_call_get_remote_uri (DtCall *self) { return self->remote_uri; }
+const char *dt_call_get_remote_display_name (DtCall *self) { return self->remote_display_name ? self->remote_display_name : ""; }
+const char *dt_call_get_local_uri (DtCall *self) { return self->local_uri ? self->local_uri : ""; }
+DtCallState dt_call_get_state (DtCall *self) { return self->state; }
+DtCallStateReason dt_call_get_state_reason (DtCall *self) { return self->state_reason; }
+guint dt_call_get_sip_status (DtCall *self) { return self->sip_status; }
+const char *dt_call_get_sip_reason (DtCall *self) { return self->sip_reason ? self->sip_reason : ""; }
+gint64 dt_call_get_created_usec (DtCall *self) { return self->created_usec; }
+gint64 dt_call_get_answered_usec (DtCall *self) { return self->answered_usec; }
+gint64 dt_call_get_ended_usec (DtCall *self) { return self->ended_usec; }
+const char *dt_call_get_codec (DtCall *self) { return self->codec; }
+gboolean dt_call_is_ended (DtCall *self) { return self->state == DT_CALL_STATE_TERMINATED; }
+
+/* a{sv} for Call.Media: empty until the audio runs. */
+GVariant *
+dt_call_get_media_info (DtCall *self)
+{
+  if (self->media == NULL || !self->media_started)
+    return g_variant_new ("a{sv}", NULL);
+  return dt_media_session_get_info (self->media);
+}
+
+static void
+dt_call_get_property (GObject    *object,
+                      guint       prop_id,
+                      GValue     *value,
+                      GParamSpec *pspec)
+{
+  DtCall *self = DT_CALL (object);
+
+  switch (prop_id)
+    {
+    case PROP_STATE:
+      g_value_set_enum (value, self->state);
+      break;
+    case PROP_STATE_REASON:
+      g_value_set_enum (value, self->state_reason);
+      break;
+    case PROP_SIP_STATUS:
+      g_value_set_uint (value, self->sip_status);
+      break;
+    case PROP_SIP_REASON:
+      g_value_set_string (value, dt_call_get_sip_reason (self));
+      break;
+    case PROP_ANSWERED_USEC:
+      g_value_set_int64 (value, self->answered_usec);
+      break;
+    case PROP_ENDED_USEC:
+      g_value_set_int64 (value, self->ended_usec);
+      break;
+    case PROP_MEDIA_INFO:
+      g_value_take_variant (value, g_variant_ref_sink (dt_call_get_media_info (self)));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+dt_call_dispose (GObject *object)
+{
+  DtCall *self = DT_CALL (object);
+
+  g_clear_handle_id (&self->no_answer_id, g_source_remove);
+  if (self->media != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->media, self);
+      if (!dt_call_is_ended (self))
+        dt_media_session_stop (self->media);
+      g_clear_object (&self->media);
+    }
+  g_clear_object (&self->account);
+  g_clear_object (&self->backend);
+  g_clear_object (&self->engine);
+  G_OBJECT_CLASS (dt_call_parent_class)->dispose (object);
+}
+
+static void
+dt_call_finalize (GObject *object)
+{
+  DtCall *self = DT_CALL (object);
+
+  g_free (self->remote_uri);
+  g_free (self->remote_display_name);
+  g_free (self->local_uri);
+  g_free (self->sip_reason);
+  g_free (self->codec);
+  dt_call_profile_free (self->profile);
+  G_OBJECT_CLASS (dt_call_parent_class)->finalize (object);
+}
+
+static void
+dt_call_class_init (DtCallClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GParamFlags flags = G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+
+  object_class->get_property = dt_call_get_property;
+  object_class->dispose = dt_call_dispose;
+  object_class->finalize = dt_call_finalize;
+
+  props[PROP_STATE] = g_param_spec_enum ("state", NULL, NULL, DT_TYPE_CALL_STATE,
+                                         DT_CALL_STATE_DIALING, flags);
+  props[PROP_STATE_REASON] = g_param_spec_enum ("state-reason", NULL, NULL, DT_TYPE_CALL_STATE_REASON,
+                                                DT_CALL_STATE_REASON_NONE, flags);
+  props[PROP_SIP_STATUS] = g_param_spec_uint ("sip-status", NULL, NULL, 0, 999, 0, flags);
+  props[PROP_SIP_REASON] = g_param_spec_string ("sip-reason", NULL, NULL, NULL, flags);
+  props[PROP_ANSWERED_USEC] = g_param_spec_int64 ("answered-usec", NULL, NULL, 0, G_MAXINT64, 0, flags);
+  props[PROP_ENDED_USEC] = g_param_spec_int64 ("ended-usec", NULL, NULL, 0, G_MAXINT64, 0, flags);
+  props[PROP_MEDIA_INFO] = g_param_spec_variant ("media-info", NULL, NULL, G_VARIANT_TYPE_VARDICT,
+                                                 NULL, flags);
+  g_object_class_install_properties (object_class, N_PROPS, props);
+
+  /* (old, new, reason) */
+  signals[SIGNAL_STATE_CHANGED] =
+    g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 3, DT_TYPE_CALL_STATE, DT_TYPE_CALL_STATE,
+                  DT_TYPE_CALL_STATE_REASON);
+}
+
+static void
+dt_call_init (DtCall *self)
+{
+}
+
+DtCall *
+dt_call_new (guint                index,
+             DtAccount           *account,
+             DtCallDirection      direction,
+             const char          *remote_uri,
+             const char          *remote_display_name,
+             const char          *local_uri,
+             DtBackend           *backend,
+             DtMediaEngine       *engine,
+             const DtCallProfile *profile)
+{
+  DtCall *self = g_object_new (DT_TYPE_CALL, NULL);
+
+  self->index = index;
+  self->account = g_object_ref (account);
+  self->direction = direction;
+  self->remote_uri = g_strdup (remote_uri);
+  self->remote_display_name = g_strdup (remote_display_name);
+  self->local_uri = g_strdup (local_uri);
+  self->backend = g_object_ref (backend);
+  self->engine = g_object_ref (engine);
+  self->profile = dt_call_profile_copy (profile);
+  self->created_usec = g_get_real_time ();
+  self->state = direction == DT_CALL_DIRECTION_INCOMING ? DT_CALL_STATE_INCOMING : DT_CALL_STATE_DIALING;
+  return self;
+}

@@ -1,0 +1,93 @@
+#pragma once
+
+#include <glib-object.h>
+
+#include "dt-account.h"
+#include "dt-backend.h"
+#include "dt-media.h"
+#include "dt-state.h"
+
+G_BEGIN_DECLS
+
+/* What every call starts from; the manager builds it from dialtoned.conf
+ * and the media engine, and a call's options may override the endpoints. */
+typedef struct {
+  char      *audio_source;
+  char      *audio_sink;
+  guint      jitter_latency_ms;
+  guint      rtp_timeout_ms;
+  guint      port_min;
+  guint      port_max;
+  guint      ptime;
+  guint      no_answer_timeout_s;
+  GPtrArray *codecs;          /* DtCodec we offer and accept, preferred first */
+} DtCallProfile;
+
+DtCallProfile *dt_call_profile_copy (const DtCallProfile *profile);
+void           dt_call_profile_free (DtCallProfile       *profile);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DtCallProfile, dt_call_profile_free)
+
+/* One call, incoming or outgoing: its state machine and the policy around
+ * it (media session, timers). The backend does the signalling and reports
+ * through the dt_call_notify_* functions, on the main thread. */
+#define DT_TYPE_CALL (dt_call_get_type ())
+G_DECLARE_FINAL_TYPE (DtCall, dt_call, DT, CALL, GObject)
+
+DtCall           *dt_call_new                (guint                 index,
+                                              DtAccount            *account,
+                                              DtCallDirection       direction,
+                                              const char           *remote_uri,
+                                              const char           *remote_display_name,
+                                              const char           *local_uri,
+                                              DtBackend            *backend,
+                                              DtMediaEngine        *engine,
+                                              const DtCallProfile  *profile);
+
+guint             dt_call_get_index          (DtCall *self);
+DtAccount        *dt_call_get_account        (DtCall *self);
+DtCallDirection   dt_call_get_direction      (DtCall *self);
+const char       *dt_call_get_remote_uri     (DtCall *self);
+const char       *dt_call_get_remote_display_name (DtCall *self);
+const char       *dt_call_get_local_uri      (DtCall *self);
+DtCallState       dt_call_get_state          (DtCall *self);
+DtCallStateReason dt_call_get_state_reason   (DtCall *self);
+guint             dt_call_get_sip_status     (DtCall *self);
+const char       *dt_call_get_sip_reason     (DtCall *self);
+gint64            dt_call_get_created_usec   (DtCall *self);
+gint64            dt_call_get_answered_usec  (DtCall *self);
+gint64            dt_call_get_ended_usec     (DtCall *self);
+const char       *dt_call_get_codec          (DtCall *self);
+GVariant         *dt_call_get_media_info     (DtCall *self);
+gboolean          dt_call_is_ended           (DtCall *self);
+
+/* Endpoints for this call only (Dial/Answer options); NULL keeps the
+ * profile's. */
+void              dt_call_set_endpoints      (DtCall     *self,
+                                              const char *audio_source,
+                                              const char *audio_sink);
+
+gboolean          dt_call_dial               (DtCall  *self,
+                                              GError **error);
+gboolean          dt_call_answer             (DtCall  *self,
+                                              GError **error);
+gboolean          dt_call_reject             (DtCall  *self,
+                                              guint    status,
+                                              GError **error);
+gboolean          dt_call_hangup             (DtCall  *self,
+                                              GError **error);
+void              dt_call_end_for_shutdown   (DtCall  *self);
+
+/* From the backend. */
+void              dt_call_notify_progress    (DtCall                   *self,
+                                              guint                     sip_status,
+                                              const char               *sip_reason);
+void              dt_call_notify_media       (DtCall                   *self,
+                                              const DtMediaDescription *local,
+                                              const DtMediaDescription *remote);
+void              dt_call_notify_answered    (DtCall                   *self);
+void              dt_call_notify_ended       (DtCall                   *self,
+                                              DtCallStateReason         reason,
+                                              guint                     sip_status,
+                                              const char               *sip_reason);
+
+G_END_DECLS

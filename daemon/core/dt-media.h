@@ -1,0 +1,78 @@
+#pragma once
+
+#include <gio/gio.h>
+
+#include "dt-media-types.h"
+
+G_BEGIN_DECLS
+
+/* The seam between the core and the media layer. A session is one call's
+ * audio: it binds its RTP/RTCP ports when created (so they can go into
+ * SDP), plays once start() gives it both sides' descriptions, and can be
+ * started again (re-INVITE: hold, codec change). It reports a failure it
+ * cannot recover from with the "failed" signal (a message naming what
+ * failed), on the main thread. */
+
+typedef struct {
+  const char *bind_address;     /* IP literal, NULL: any */
+  const char *audio_source;     /* endpoint: auto, pulse, pipewire, alsa:DEV, file:WAV, tone, silence */
+  const char *audio_sink;       /* endpoint: auto, pulse, pipewire, alsa:DEV, file:WAV, null */
+  guint       jitter_latency_ms;
+  guint       rtp_timeout_ms;   /* no RTP for this long while receiving: failed; 0: never */
+  guint       port_min;         /* RTP port range (even ports), 0: any */
+  guint       port_max;
+} DtMediaSessionConfig;
+
+#define DT_TYPE_MEDIA_SESSION (dt_media_session_get_type ())
+G_DECLARE_INTERFACE (DtMediaSession, dt_media_session, DT, MEDIA_SESSION, GObject)
+
+struct _DtMediaSessionInterface {
+  GTypeInterface parent_iface;
+
+  const char *(*get_local_address) (DtMediaSession           *self);
+  guint       (*get_local_port)    (DtMediaSession           *self);
+  gboolean    (*start)             (DtMediaSession           *self,
+                                    const DtMediaDescription *local,
+                                    const DtMediaDescription *remote,
+                                    GError                  **error);
+  void        (*stop)              (DtMediaSession           *self);
+  GVariant   *(*get_info)          (DtMediaSession           *self);
+};
+
+const char *dt_media_session_get_local_address (DtMediaSession           *self);
+guint       dt_media_session_get_local_port    (DtMediaSession           *self);
+gboolean    dt_media_session_start             (DtMediaSession           *self,
+                                                const DtMediaDescription *local,
+                                                const DtMediaDescription *remote,
+                                                GError                  **error);
+void        dt_media_session_stop              (DtMediaSession           *self);
+GVariant   *dt_media_session_get_info          (DtMediaSession           *self);
+
+#define DT_TYPE_MEDIA_ENGINE (dt_media_engine_get_type ())
+G_DECLARE_INTERFACE (DtMediaEngine, dt_media_engine, DT, MEDIA_ENGINE, GObject)
+
+struct _DtMediaEngineInterface {
+  GTypeInterface parent_iface;
+
+  /* Every codec this build can encode and decode, with default payload
+   * types; telephone-event included. */
+  GPtrArray      *(*get_codecs)      (DtMediaEngine              *self);
+  gboolean        (*check_endpoint)  (DtMediaEngine              *self,
+                                      const char                 *endpoint,
+                                      gboolean                    is_source,
+                                      GError                    **error);
+  DtMediaSession *(*create_session)  (DtMediaEngine              *self,
+                                      const DtMediaSessionConfig *config,
+                                      GError                    **error);
+};
+
+GPtrArray      *dt_media_engine_get_codecs     (DtMediaEngine              *self);
+gboolean        dt_media_engine_check_endpoint (DtMediaEngine              *self,
+                                                const char                 *endpoint,
+                                                gboolean                    is_source,
+                                                GError                    **error);
+DtMediaSession *dt_media_engine_create_session (DtMediaEngine              *self,
+                                                const DtMediaSessionConfig *config,
+                                                GError                    **error);
+
+G_END_DECLS

@@ -1,0 +1,211 @@
+#include "dt-gst-engine.h"
+
+#include <string.h>
+
+#include <gst/gst.h>
+
+#include "core/dt-error.h"
+#include "dt-gst-session.h"
+
+struct _DtGstEngine {
+  GObject   parent_instance;
+  gboolean  initialised;
+  gboolean  warned_no_audio_device;
+};
+
+static void dt_gst_engine_iface_init (DtMediaEngineInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (DtGstEngine, dt_gst_engine, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (DT_TYPE_MEDIA_ENGINE, dt_gst_engine_iface_init))
+
+/* Each codec needs its encoder, decoder, payloader and depayloader. */
+static const struct {
+  const char *name;
+  const char *elements[4];
+} codec_elements[] = {
+  { "opus", { "opusenc", "opusdec", "rtpopuspay", "rtpopusdepay" } },
+  { "g722", { "avenc_g722", "avdec_g722", "rtpg722pay", "rtpg722depay" } },
+  { "pcmu", { "mulawenc", "mulawdec", "rtppcmupay", "rtppcmudepay" } },
+  { "pcma", { "alawenc", "alawdec", "rtppcmapay", "rtppcmadepay" } },
+  { "telephone-event", { "rtpdtmfsrc", "rtpdtmfdepay", "rtpdtmfmux", NULL } },
+};
+
+gboolean
+dt_gst_engine_ensure_init (DtGstEngine  *self,
+                           GError      **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (self->initialised)
+    return TRUE;
+  if (!gst_init_check (NULL, NULL, &local_error))
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_FAILED, "cannot start GStreamer: %s", local_error->message);
+      return FALSE;
+    }
+  self->initialised = TRUE;
+  g_info ("GStreamer %s ready", gst_version_string ());
+  return TRUE;
+}
+
+static gboolean
+has_elements (const char * const *names)
+{
+  for (guint i = 0; i < 4 && names[i] != NULL; i++)
+    {
+      g_autoptr(GstElementFactory) factory = gst_element_factory_find (names[i]);
+      if (factory == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static GPtrArray *
+engine_get_codecs (DtMediaEngine *engine)
+{
+  DtGstEngine *self = DT_GST_ENGINE (engine);
+  GPtrArray *codecs = g_ptr_array_new_with_free_func ((GDestroyNotify) dt_codec_free);
+
+  if (!dt_gst_engine_ensure_init (self, NULL))
+    return codecs;
+  for (guint i = 0; i < G_N_ELEMENTS (codec_elements); i++)
+    {
+      if (has_elements (codec_elements[i].elements))
+        g_ptr_array_add (codecs, dt_codec_new_known (codec_elements[i].name));
+      else
+        g_info ("Codec %s unavailable: a GStreamer element is missing", codec_elements[i].name);
+    }
+  return codecs;
+}
+
+static const char * const source_words[] = { "auto", "pulse", "pipewire", "tone", "silence", NULL };
+static const char * const sink_words[] = { "auto", "pulse", "pipewire", "null", NULL };
+
+/* Syntax and, for files, what can be checked before a call: a source must
+ * be readable, a sink's folder writable. */
+static gboolean
+engine_check_endpoint (DtMediaEngine  *engine,
+                       const char     *endpoint,
+                       gboolean        is_source,
+                       GError        **error)
+{
+  const char * const *words = is_source ? source_words : sink_words;
+
+  if (g_strv_contains (words, endpoint))
+    return TRUE;
+  if (g_str_has_prefix (endpoint, "alsa:") && endpoint[5] != '\0')
+    return TRUE;
+  if (g_str_has_prefix (endpoint, "file:"))
+    {
+      const char *path = endpoint + 5;
+      g_autofree char *folder = NULL;
+
+      if (!g_path_is_absolute (path))
+        {
+          g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "'%s' is not an absolute path", path);
+          return FALSE;
+        }
+      if (is_source && !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        {
+          g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "'%s' is not a readable file", path);
+          return FALSE;
+        }
+      folder = g_path_get_dirname (path);
+      if (!is_source && !g_file_test (folder, G_FILE_TEST_IS_DIR))
+        {
+          g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "folder '%s' does not exist", folder);
+          return FALSE;
+        }
+      return TRUE;
+    }
+  {
+    g_autofree char *allowed = g_strjoinv (", ", (char **) words);
+    g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                 "'%s' is not an audio %s (expected %s, alsa:DEVICE or file:PATH)",
+                 endpoint, is_source ? "source" : "sink", allowed);
+  }
+  return FALSE;
+}
+
+static gboolean
+runtime_socket_exists (const char *name)
+{
+  g_autofree char *path = g_build_filename (g_get_user_runtime_dir (), name, NULL);
+
+  return g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+static gboolean
+alsa_has_card (void)
+{
+  g_autofree char *cards = NULL;
+
+  return g_file_get_contents ("/proc/asound/cards", &cards, NULL, NULL) &&
+         strstr (cards, "no soundcards") == NULL && strchr (cards, '[') != NULL;
+}
+
+static gboolean
+factory_exists (const char *name)
+{
+  g_autoptr(GstElementFactory) factory = gst_element_factory_find (name);
+
+  return factory != NULL;
+}
+
+/* "auto": a sound server if one runs, else an ALSA card, else silence /
+ * null, said once: a headless machine still makes calls. */
+char *
+dt_gst_engine_resolve_auto (DtGstEngine *self,
+                            gboolean     is_source)
+{
+  if ((g_getenv ("PULSE_SERVER") != NULL || runtime_socket_exists ("pulse/native")) &&
+      factory_exists (is_source ? "pulsesrc" : "pulsesink"))
+    return g_strdup ("pulse");
+  if (runtime_socket_exists ("pipewire-0") && factory_exists (is_source ? "pipewiresrc" : "pipewiresink"))
+    return g_strdup ("pipewire");
+  if (alsa_has_card () && factory_exists (is_source ? "alsasrc" : "alsasink"))
+    return g_strdup ("alsa:default");
+  if (!self->warned_no_audio_device)
+    {
+      self->warned_no_audio_device = TRUE;
+      g_warning ("No sound server or sound card: calls use silence as their audio source and "
+                 "discard what they receive (set audio-source and audio-sink to choose)");
+    }
+  return g_strdup (is_source ? "silence" : "null");
+}
+
+static DtMediaSession *
+engine_create_session (DtMediaEngine              *engine,
+                       const DtMediaSessionConfig *config,
+                       GError                    **error)
+{
+  DtGstEngine *self = DT_GST_ENGINE (engine);
+
+  if (!dt_gst_engine_ensure_init (self, error))
+    return NULL;
+  return DT_MEDIA_SESSION (dt_gst_session_new (self, config, error));
+}
+
+static void
+dt_gst_engine_iface_init (DtMediaEngineInterface *iface)
+{
+  iface->get_codecs = engine_get_codecs;
+  iface->check_endpoint = engine_check_endpoint;
+  iface->create_session = engine_create_session;
+}
+
+static void
+dt_gst_engine_class_init (DtGstEngineClass *klass)
+{
+}
+
+static void
+dt_gst_engine_init (DtGstEngine *self)
+{
+}
+
+DtGstEngine *
+dt_gst_engine_new (void)
+{
+  return g_object_new (DT_TYPE_GST_ENGINE, NULL);
+}

@@ -1,0 +1,348 @@
+#include "dt-sdp.h"
+
+#include <string.h>
+
+#include <gio/gio.h>
+
+#include <sofia-sip/su_config.h>
+#include <sofia-sip/sofia_features.h>
+#include <sofia-sip/su_alloc.h>
+#include <sofia-sip/sdp.h>
+
+#include "core/dt-error.h"
+
+/* Limits on what a peer can make us hold: far above any real phone. */
+#define MAX_CODECS 32
+
+static gboolean
+is_ip_literal (const char *address)
+{
+  g_autoptr(GInetAddress) inet = address ? g_inet_address_new_from_string (address) : NULL;
+
+  return inet != NULL;
+}
+
+static guint
+rtpmap_channels (const sdp_rtpmap_t *rm)
+{
+  guint64 channels = 1;
+
+  if (rm->rm_params && *rm->rm_params &&
+      !g_ascii_string_to_unsigned (rm->rm_params, 10, 1, 8, &channels, NULL))
+    return 0;
+  return (guint) channels;
+}
+
+static const char *
+find_attribute (const sdp_attribute_t *a,
+                const char            *name)
+{
+  for (; a != NULL; a = a->a_next)
+    if (a->a_name && g_ascii_strcasecmp (a->a_name, name) == 0)
+      return a->a_value ? a->a_value : "";
+  return NULL;
+}
+
+/* The first audio stream we can use: RTP/AVP, not refused, with a
+ * connection address (media level first, then session level). */
+DtMediaDescription *
+dt_sdp_parse_audio (const char  *text,
+                    gsize        length,
+                    GError     **error)
+{
+  su_home_t home[1] = { SU_HOME_INIT (home) };
+  g_autoptr(DtMediaDescription) desc = NULL;
+  sdp_parser_t *parser;
+  sdp_session_t *session;
+  sdp_media_t *m;
+  const sdp_connection_t *c;
+  const char *value;
+
+  if (text == NULL || length == 0)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "empty SDP");
+      return NULL;
+    }
+
+  parser = sdp_parse (home, text, (issize_t) length, sdp_f_strict);
+  session = sdp_session (parser);
+  if (session == NULL)
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "malformed SDP: %s",
+                   sdp_parsing_error (parser));
+      sdp_parser_free (parser);
+      su_home_deinit (home);
+      return NULL;
+    }
+
+  for (m = session->sdp_media; m != NULL; m = m->m_next)
+    if (m->m_type == sdp_media_audio)
+      break;
+  if (m == NULL)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED, "no audio stream in the SDP");
+      goto fail;
+    }
+  if (m->m_rejected || m->m_port == 0)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED, "the audio stream is refused (port 0)");
+      goto fail;
+    }
+  if (m->m_proto != sdp_proto_rtp)
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED, "unsupported audio transport '%s'",
+                   m->m_proto_name ? m->m_proto_name : "?");
+      goto fail;
+    }
+  if (m->m_port > 65535)
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "audio port %lu is out of range",
+                   m->m_port);
+      goto fail;
+    }
+
+  c = m->m_connections ? m->m_connections : session->sdp_connection;
+  if (c == NULL || !is_ip_literal (c->c_address))
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                           "the audio stream has no IP connection address");
+      goto fail;
+    }
+
+  desc = dt_media_description_new ();
+  desc->address = g_strdup (c->c_address);
+  desc->port = (guint) m->m_port;
+  desc->rtcp_port = desc->port + 1;
+  desc->direction = (DtMediaDirection) m->m_mode;
+  if ((value = find_attribute (m->m_attributes, "rtcp")) != NULL)
+    {
+      guint64 port;
+      g_auto(GStrv) words = g_strsplit (value, " ", 2);
+
+      if (g_ascii_string_to_unsigned (words[0], 10, 1, 65535, &port, NULL))
+        desc->rtcp_port = (guint) port;
+    }
+  desc->rtcp_mux = find_attribute (m->m_attributes, "rtcp-mux") != NULL;
+  if ((value = find_attribute (m->m_attributes, "ptime")) != NULL)
+    {
+      guint64 ptime;
+      if (g_ascii_string_to_unsigned (value, 10, 1, 1000, &ptime, NULL))
+        desc->ptime = (guint) ptime;
+    }
+
+  for (sdp_rtpmap_t const *rm = m->m_rtpmaps; rm != NULL; rm = rm->rm_next)
+    {
+      guint channels = rtpmap_channels (rm);
+
+      /* Entries without a name or rate are formats we know nothing about. */
+      if (rm->rm_encoding == NULL || *rm->rm_encoding == '\0' || rm->rm_rate == 0 ||
+          rm->rm_rate > 192000 || channels == 0 || rm->rm_any)
+        continue;
+      if (desc->codecs->len >= MAX_CODECS)
+        break;
+      g_ptr_array_add (desc->codecs, dt_codec_new (rm->rm_encoding, rm->rm_pt, (guint) rm->rm_rate,
+                                                   channels, rm->rm_fmtp));
+    }
+
+  sdp_parser_free (parser);
+  su_home_deinit (home);
+  return g_steal_pointer (&desc);
+
+fail:
+  sdp_parser_free (parser);
+  su_home_deinit (home);
+  return NULL;
+}
+
+static const char *
+address_type (const char *address)
+{
+  return strchr (address, ':') != NULL ? "IP6" : "IP4";
+}
+
+char *
+dt_sdp_write (const DtMediaDescription *desc,
+              guint64                   session_id,
+              guint64                   session_version)
+{
+  GString *sdp = g_string_new (NULL);
+  const char *type = address_type (desc->address);
+
+  g_string_append_printf (sdp, "v=0\r\n"
+                          "o=- %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " IN %s %s\r\n"
+                          "s=Dialtone\r\n"
+                          "c=IN %s %s\r\n"
+                          "t=0 0\r\n"
+                          "m=audio %u RTP/AVP",
+                          session_id, session_version, type, desc->address,
+                          type, desc->address, desc->port);
+  for (guint i = 0; i < desc->codecs->len; i++)
+    g_string_append_printf (sdp, " %u", ((DtCodec *) desc->codecs->pdata[i])->payload_type);
+  g_string_append (sdp, "\r\n");
+
+  for (guint i = 0; i < desc->codecs->len; i++)
+    {
+      const DtCodec *codec = desc->codecs->pdata[i];
+      g_autofree char *map = dt_codec_to_string (codec);
+
+      g_string_append_printf (sdp, "a=rtpmap:%u %s\r\n", codec->payload_type, map);
+      if (codec->fmtp != NULL && *codec->fmtp != '\0')
+        g_string_append_printf (sdp, "a=fmtp:%u %s\r\n", codec->payload_type, codec->fmtp);
+    }
+  if (desc->port != 0)
+    {
+      g_string_append_printf (sdp, "a=rtcp:%u\r\n", desc->rtcp_port ? desc->rtcp_port : desc->port + 1);
+      if (desc->ptime != 0)
+        g_string_append_printf (sdp, "a=ptime:%u\r\n", desc->ptime);
+    }
+  g_string_append_printf (sdp, "a=%s\r\n", dt_media_direction_to_string (desc->direction));
+  return g_string_free (sdp, FALSE);
+}
+
+static const DtCodec *
+find_format (const DtMediaDescription *desc,
+             const DtCodec            *like)
+{
+  for (guint i = 0; i < desc->codecs->len; i++)
+    if (dt_codec_same_format (desc->codecs->pdata[i], like))
+      return desc->codecs->pdata[i];
+  return NULL;
+}
+
+/* telephone-event at the audio codec's clock rate if both have it, else at
+ * 8000 Hz (RFC 4733 events are independent of the audio). */
+static const DtCodec *
+find_telephone_event (const DtMediaDescription *desc,
+                      guint                     clock_rate)
+{
+  const DtCodec *any = NULL;
+
+  for (guint i = 0; i < desc->codecs->len; i++)
+    {
+      const DtCodec *c = desc->codecs->pdata[i];
+      if (!dt_codec_is_telephone_event (c))
+        continue;
+      if (c->clock_rate == clock_rate)
+        return c;
+      if (any == NULL || c->clock_rate == 8000)
+        any = c;
+    }
+  return any;
+}
+
+/* The formats both sides have, ours first, each with the payload type
+ * @numbered's side used. Audio codecs in @order's preference; at most one
+ * telephone-event, last. */
+static void
+common_codecs (const DtMediaDescription *order,
+               const DtMediaDescription *other,
+               gboolean                  numbers_from_other,
+               GPtrArray                *out_order_side,
+               GPtrArray                *out_other_side)
+{
+  const DtCodec *first_audio = NULL;
+
+  for (guint i = 0; i < order->codecs->len; i++)
+    {
+      const DtCodec *mine = order->codecs->pdata[i];
+      const DtCodec *theirs;
+      DtCodec *a, *b;
+
+      if (dt_codec_is_telephone_event (mine) || (theirs = find_format (other, mine)) == NULL)
+        continue;
+      if (first_audio == NULL)
+        first_audio = mine;
+      a = dt_codec_copy (mine);
+      b = dt_codec_copy (theirs);
+      if (numbers_from_other)
+        a->payload_type = theirs->payload_type;
+      g_ptr_array_add (out_order_side, a);
+      g_ptr_array_add (out_other_side, b);
+    }
+
+  if (first_audio != NULL)
+    {
+      const DtCodec *mine = find_telephone_event (order, first_audio->clock_rate);
+      const DtCodec *theirs = mine ? find_telephone_event (other, mine->clock_rate) : NULL;
+
+      if (mine != NULL && theirs != NULL && dt_codec_same_format (mine, theirs))
+        {
+          DtCodec *a = dt_codec_copy (mine);
+
+          if (numbers_from_other)
+            a->payload_type = theirs->payload_type;
+          g_ptr_array_add (out_order_side, a);
+          g_ptr_array_add (out_other_side, dt_codec_copy (theirs));
+        }
+    }
+}
+
+/* We answer @offer with what @capabilities allow (our address, port,
+ * codecs in our preference and the direction we want). Our answer uses the
+ * offer's payload type numbers for the formats we share (RFC 3264 6.1). */
+gboolean
+dt_sdp_answer (const DtMediaDescription  *offer,
+               const DtMediaDescription  *capabilities,
+               DtMediaDescription       **local_answer,
+               DtMediaDescription       **remote,
+               GError                   **error)
+{
+  g_autoptr(DtMediaDescription) answer = dt_media_description_new ();
+  g_autoptr(DtMediaDescription) theirs = dt_media_description_copy (offer);
+
+  g_ptr_array_set_size (theirs->codecs, 0);
+  common_codecs (capabilities, offer, TRUE, answer->codecs, theirs->codecs);
+  if (dt_media_description_audio_codec (answer) == NULL)
+    {
+      g_autoptr(GString) offered = g_string_new (NULL);
+
+      for (guint i = 0; i < offer->codecs->len; i++)
+        {
+          g_autofree char *name = dt_codec_to_string (offer->codecs->pdata[i]);
+          g_string_append_printf (offered, "%s%s", i ? ", " : "", name);
+        }
+      g_set_error (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED, "no common audio codec (offered: %s)",
+                   offered->len ? offered->str : "none we know");
+      return FALSE;
+    }
+
+  answer->address = g_strdup (capabilities->address);
+  answer->port = capabilities->port;
+  answer->rtcp_port = capabilities->rtcp_port;
+  answer->ptime = capabilities->ptime;
+  /* Whatever they will not send, we will not receive, and so on. */
+  answer->direction = capabilities->direction & dt_media_direction_reverse (offer->direction);
+
+  *local_answer = g_steal_pointer (&answer);
+  *remote = g_steal_pointer (&theirs);
+  return TRUE;
+}
+
+/* The answer to our offer: the formats it kept (in its order, RFC 3264
+ * says the answerer's preference wins), with our payload type numbers on
+ * our side. A codec the answer adds that we never offered is an error. */
+gboolean
+dt_sdp_accept_answer (const DtMediaDescription  *local_offer,
+                      const DtMediaDescription  *answer,
+                      DtMediaDescription       **local,
+                      DtMediaDescription       **remote,
+                      GError                   **error)
+{
+  g_autoptr(DtMediaDescription) mine = dt_media_description_copy (local_offer);
+  g_autoptr(DtMediaDescription) theirs = dt_media_description_copy (answer);
+
+  g_ptr_array_set_size (mine->codecs, 0);
+  g_ptr_array_set_size (theirs->codecs, 0);
+  common_codecs (answer, local_offer, FALSE, theirs->codecs, mine->codecs);
+  if (dt_media_description_audio_codec (theirs) == NULL)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED,
+                           "the answer has no audio codec that we offered");
+      return FALSE;
+    }
+  mine->direction = local_offer->direction & dt_media_direction_reverse (answer->direction);
+
+  *local = g_steal_pointer (&mine);
+  *remote = g_steal_pointer (&theirs);
+  return TRUE;
+}
