@@ -5,13 +5,14 @@ other codecs, and leave nothing running. The call tests of the daemon rely
 on all of this."""
 
 import os
+import socket
 import subprocess
 import time
 
 import pytest
 
-from harness import (Baresip, BaresipError, Harness, Kamailio, analyze_wav, make_speech_wav,
-                     make_tone_wav)
+from harness import (Baresip, BaresipError, Harness, Kamailio, analyze_wav, audio,
+                     make_source_wav)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -59,14 +60,17 @@ def test_direct_call_records_the_tone(harness):
     assert got["rate"] == 8000 and got["channels"] == 1
     assert_tone(alice.sent_audio(), 1000, min_seconds=1.9)
     assert analyze_wav(alice.received_audio())["rms"] < 0.01   # bob sent silence
-    assert [p.name[-8:] for p in bob.recordings()] == ["-dec.wav", "-enc.wav"]
+    # One pair per call, renamed after the call's id.
+    names = [p.name for p in bob.recordings()]
+    assert len(names) == 2 and all(n.startswith("rec-") and est["id"] in n for n in names), names
+    assert bob.received_audio(call_id=est["id"]) == bob.recordings("dec")[0]
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 def test_registered_call_through_kamailio(harness, transport):
     k = Kamailio(harness, users=USERS)
-    speech = make_speech_wav(harness.tmp / "speech.wav", "Hello Bob, this is Alice calling.",
-                             pad_seconds=20)
+    speech = make_source_wav(harness.tmp / "speech.wav", "pcmu", "speech", seconds=20,
+                             text="Hello Bob, this is Alice calling.")
     bob = Baresip(harness, "bob", password=USERS["bob"], registrar=k, transport=transport)
     alice = Baresip(harness, "alice", password=USERS["alice"], registrar=k,
                     transport=transport, audio_source=speech)
@@ -93,6 +97,9 @@ def test_registered_call_through_kamailio(harness, transport):
     assert bob.wait_closed()["param"] == "Connection reset by peer"
     heard = analyze_wav(bob.received_audio())
     assert heard["active_seconds"] > 0.5 and heard["rms"] > 0.01, heard
+    # What bob decoded is what alice's file holds (PCMU: nearly bit-exact).
+    match = audio.compare(speech, bob.received_audio())
+    assert match["correlation"] > 0.95, match
     assert bob.registered() and alice.registered()
 
 
@@ -116,7 +123,7 @@ def test_dtmf_events(harness):
 
 
 def test_hold_resume_is_visible_in_sdp(harness):
-    tone = make_tone_wav(harness.tmp / "tone.wav", 1000, seconds=20)
+    tone = make_source_wav(harness.tmp / "tone.wav", "pcmu", "tone", seconds=20, freq=1000)
     bob = Baresip(harness, "bob", answermode="auto")
     alice = Baresip(harness, "alice", audio_source=tone)
     m = alice.dial(bob.uri())
@@ -131,8 +138,9 @@ def test_hold_resume_is_visible_in_sdp(harness):
     alice.resume()
     bob.wait_event("CALL_REMOTE_SDP", since=mb,
                    predicate=lambda e: e["param"] == "offer" and e["_seq"] > mb + 1)
-    invites = bob.sip_messages("INVITE", direction="received", since=before)
-    answers = bob.sip_messages("INVITE", status=200, direction="sent", since=before)
+    invites = bob.wait_sip_messages("INVITE", direction="received", since=before, count=2)
+    answers = bob.wait_sip_messages("INVITE", status=200, direction="sent", since=before,
+                                    count=2)
     assert ["a=sendonly" in i.body for i in invites] == [True, False], invites
     assert ["a=recvonly" in a.body for a in answers] == [True, False], answers
     assert "a=sendrecv" in invites[1].body and "a=sendrecv" in answers[1].body
@@ -147,7 +155,7 @@ def test_hold_resume_is_visible_in_sdp(harness):
 
 
 def test_blind_transfer(harness):
-    tone = make_tone_wav(harness.tmp / "tone.wav", 700, seconds=20)
+    tone = make_source_wav(harness.tmp / "tone.wav", "pcmu", "tone", seconds=20, freq=700)
     carol = Baresip(harness, "carol", answermode="auto")
     bob = Baresip(harness, "bob", answermode="auto")
     alice = Baresip(harness, "alice", audio_source=tone)
@@ -165,6 +173,10 @@ def test_blind_transfer(harness):
     carol.hangup()
     alice.wait_closed(since=refer["_seq"], call_id=second["id"])
     assert_tone(carol.received_audio(), 700, min_seconds=0.7)
+    # Both calls started within a second or so: each has its own recordings.
+    assert_tone(alice.sent_audio(call_id=first["id"]), 700, min_seconds=0.02)
+    assert_tone(alice.sent_audio(call_id=second["id"]), 700, min_seconds=0.7)
+    assert len(alice.recordings()) == 4, alice.recordings()
 
 
 @pytest.mark.parametrize("codec,mediaenc,rate,channels", [
@@ -173,7 +185,7 @@ def test_blind_transfer(harness):
     ("opus", "srtp-mand", 48000, 2),
 ])
 def test_codecs_and_srtp(harness, codec, mediaenc, rate, channels):
-    tone = make_tone_wav(harness.tmp / "tone.wav", 440, seconds=2, rate=rate, channels=channels)
+    tone = make_source_wav(harness.tmp / "tone.wav", codec, "tone", seconds=2, freq=440)
     bob = Baresip(harness, "bob", answermode="auto", codecs=(codec,), mediaenc=mediaenc)
     alice = Baresip(harness, "alice", codecs=(codec,), mediaenc=mediaenc, audio_source=tone)
     m = alice.dial(bob.uri())
@@ -192,7 +204,7 @@ def test_codecs_and_srtp(harness, codec, mediaenc, rate, channels):
 
 def test_errors_are_clear(harness):
     k = Kamailio(harness, users=USERS)
-    wrong = make_tone_wav(harness.tmp / "16k.wav", rate=16000)
+    wrong = make_source_wav(harness.tmp / "16k.wav", "g722", "tone", seconds=1)
     with pytest.raises(ValueError, match="PCMU/8000/1 needs 8000 Hz"):
         Baresip(harness, "x", audio_source=wrong)
     mallory = Baresip(harness, "alice", password="wrong", registrar=k)
@@ -209,6 +221,19 @@ def test_errors_are_clear(harness):
     with pytest.raises(BaresipError, match="Invalid argument"):
         bob.hold()   # no call
     assert bob.command("nosuchcommand", check=False)["ok"] is False
+
+
+def _free(port):
+    """Nothing listens on the port (UDP or TCP; TIME-WAIT does not count)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", port))
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))
+    except OSError:
+        return False
+    return True
 
 
 def _running(pids):
@@ -237,8 +262,7 @@ def test_cleanup_leaves_nothing_running(tmp_path):
     while _running(pids) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert _running(pids) == []
-    out = subprocess.run(["ss", "-Htanu"], capture_output=True, text=True).stdout
     for port in ports:
-        assert f"127.0.0.1:{port} " not in out, out
+        assert _free(port), f"port {port} is still bound"
     # The call was ended by the graceful stop: bob's recording is finalised.
     assert bob.recordings("dec"), list(bob.snd_dir.iterdir())

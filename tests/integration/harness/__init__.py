@@ -11,11 +11,10 @@ from .core import Harness, Bus, Daemon, CtlResult, build_dir, project_version, f
 from .certs import TestPKI, make_ca, make_cert
 from .kamailio import Kamailio, unique_port
 from .sipp import Sipp, REGISTER_REPLY_CODES
-from .baresip import (Baresip, BaresipControl, BaresipError, analyze_wav, make_silence_wav,
-                      make_source_wav, make_speech_wav, make_tone_wav, read_wav, wav_complete)
+from .baresip import (Baresip, BaresipControl, BaresipError, analyze_wav, make_source_wav,
+                      wav_complete)
 
 __all__ = ["Harness", "Bus", "Daemon", "CtlResult", "build_dir", "project_version",
            "free_port", "wait_for", "TestPKI", "make_ca", "make_cert", "Kamailio", "unique_port",
            "Sipp", "REGISTER_REPLY_CODES", "Baresip", "BaresipControl", "BaresipError",
-           "analyze_wav", "make_silence_wav", "make_source_wav", "make_speech_wav",
-           "make_tone_wav", "read_wav", "wav_complete"]
+           "analyze_wav", "make_source_wav", "wav_complete"]

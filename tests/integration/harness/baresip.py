@@ -2,18 +2,22 @@
 records what it hears and tells us what happens (ctrl_tcp events).
 
     k = Kamailio(harness, users={"alice": "a-pass", "bob": "b-pass"})
-    tone = make_tone_wav(harness.tmp / "tone.wav", freq=1000, seconds=5)   # 8 kHz mono
+    tone = make_source_wav(harness.tmp / "tone.wav", "pcmu", "tone", seconds=5, freq=1000)
     bob = Baresip(harness, "bob", password="b-pass", registrar=k, answermode="auto")
     bob.wait_registered()
     alice = Baresip(harness, "alice", password="a-pass", registrar=k, audio_source=tone)
+    mb = bob.mark()                            # event index: waits look from here on
     m = alice.dial(bob.aor())                  # "sip:bob@127.0.0.1", through Kamailio
-    alice.wait_established(since=m)            # raises (with the log tail) on CALL_CLOSED
-    alice.send_dtmf("123#"); bob.wait_dtmf("123#")
-    alice.hangup(); bob.wait_closed(since=m_b)
-    info = analyze_wav(bob.received_audio())   # {'rms': 0.35, 'peak_hz': 1000.0, ...}
+    call = alice.wait_established(since=m)     # raises (with the log tail) on CALL_CLOSED
+    alice.send_dtmf("123#"); bob.wait_dtmf("123#", since=mb)
+    alice.hangup(); bob.wait_closed(since=mb)
+    info = analyze_wav(bob.received_audio(call_id=call["id"]))
+    # {'rms': 0.35, 'peak_hz': 1000.0, 'seconds': 2.9, 'active_seconds': 2.9, ...}
 
 Direct calls, no registrar: Baresip(harness, "bob") has a local account
-<sip:bob@127.0.0.1:PORT>;regint=0 and answers at bob.uri().
+<sip:bob@127.0.0.1:PORT>;regint=0 and answers at bob.uri(). The account is
+created with `uanew` once the control connection is up (so the events of
+the first registration are never missed); config/accounts only shows it.
 
 Every instance has its own folder (config, accounts, log, snd/), a SIP port
 PORT (UDP+TCP; baresip also binds TLS on PORT+1), a ctrl_tcp port and a
@@ -32,11 +36,19 @@ or close with "Operation not supported": the constructor refuses it.
 
 Recording (record=True): sndfile writes snd/dump-<YYYY-MM-DD-HH-MM-SS>-dec.wav
 (what it received and decoded) and -enc.wav (what it sent), one pair per
-call, named after the second the audio stream started (two calls starting in
-the same second share a name: dial() waits for the next second). The WAV
-header is finalised only when the call ends (RIFF size 8 / data size 0
+call, named after the second the audio stream started (at the answer). Two
+calls in the same second would share a name, so the harness renames the open
+files when the call's CALL_ESTABLISHED (or CALL_CLOSED) arrives, to
+rec-NNNN-<call id>-<stamp>-{dec,enc}.wav (sndfile keeps writing to them):
+recordings(call_id=...) / received_audio(call_id=...) pick one call's. The
+WAV header is finalised only when the call ends (RIFF size 8 / data size 0
 before); recordings() lists finalised files only, received_audio() waits
-for one. read_wav() also reads unfinalised files (baresip killed mid-call).
+for one. analyze_wav() and harness.audio.read_wav() also read unfinalised
+files (baresip killed mid-call). Compare with what was sent using
+harness.audio (compare, contains_signal, delay_between...).
+Quirk of 1.0: a re-INVITE (hold, resume...) drops the decoder's filter chain:
+the dec recording is finalised there and nothing received later is recorded
+(decoding and the enc recording go on).
 
 Control (ctrl_tcp, netstring-framed JSON). Commands verified with 1.0.0:
 dial, accept, hangup, hold, resume, sndcode, transfer, listcalls, reginfo,
@@ -58,10 +70,28 @@ Events (pushed on the same socket, collected by a reader thread):
   CALL_REMOTE_SDP (class "other", param "offer"/"answer"; CALL_LOCAL_SDP of
   an outgoing call has no id yet), CALL_RTPESTAB (param "audio"), CALL_RTCP
   (with "rtcp_stats"), REGISTER_OK (param "200 OK"), REGISTER_FAIL (param
-  "401 Unauthorized"), UNREGISTERING, SHUTDOWN, EXIT (class "application").
+  "401 Unauthorized"), REGISTERING, UNREGISTERING (class "register"),
+  SHUTDOWN, EXIT (class "application").
   There is no hold event: a re-INVITE shows as CALL_REMOTE_SDP "offer"; look
   at its SDP with sip_messages() (a=sendonly / a=inactive).
 Each event gets "_at" (time.monotonic() when it arrived) and "_seq".
+
+API of Baresip (every wait is bounded and raises BaresipError with the
+state and the tail of baresip's log):
+  uri(), aor(), sip_port, ctrl_port, rtp_ports, dir, snd_dir, log_path
+  start(), stop(), restart(), alive()
+  command(name, params, check=True) -> response; control: the BaresipControl
+  dial(uri), accept(), hangup(), hold(), resume(), send_dtmf("123#"),
+    transfer(uri): each returns the event mark from before the command
+  mark(), events(type, since), wait_event(type, timeout, predicate, since,
+    fail_on), wait_incoming(), wait_established(), wait_closed(),
+    dtmf_received(since), wait_dtmf(digits)
+  registered(), wait_registered(), reginfo(), listcalls(), calls(), callstat()
+  recordings(kind, complete, call_id), received_audio(), sent_audio()
+  log(), log_tail(), sip_messages(method, status, direction, since),
+    wait_sip_messages(...)
+Module functions: make_source_wav(path, codec, kind, seconds), analyze_wav,
+wav_complete, wav_header, codec_spec, parse_sip_trace.
 """
 
 import json
@@ -72,7 +102,6 @@ import shutil
 import signal
 import socket
 import struct
-import subprocess
 import threading
 import time
 
@@ -125,72 +154,48 @@ def _strip_ansi(text):
 
 
 # ---------------------------------------------------------------------------
-# WAV files: making sources, reading recordings, looking at the signal.
+# WAV files: sources in a codec's format, baresip's recordings. The signal
+# tools themselves are harness.audio's (compare, align, onsets, pcap...).
 
-def _write_wav(path, rate, channels, pcm_bytes):
-    import wave
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(channels)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm_bytes)
-    return path
-
-
-def make_silence_wav(path, seconds=60, rate=8000, channels=1):
-    """A silent S16LE WAV."""
-    return _write_wav(path, rate, channels, bytes(int(seconds * rate) * channels * 2))
-
-
-def make_tone_wav(path, freq=1000.0, seconds=3.0, rate=8000, channels=1, amplitude=0.5,
-                  on=None, off=None, lead=0.0):
-    """A sine tone S16LE WAV. on/off (seconds): tone bursts (on, off, on...)
-    instead of a continuous tone; lead: seconds of silence first."""
+def make_source_wav(path, codec="pcmu", kind="tone", seconds=10.0, **kwargs):
+    """A source file in the format `codec` needs (S16LE, its rate and
+    channels), `seconds` long (baresip hangs up when it ends). kind:
+      "tone"     continuous sine: freq=1000, amplitude=0.5
+      "bursts"   audio.make_tone_bursts (freq, burst_ms, gap_ms, lead_ms...;
+                 count fills `seconds`), sharp onsets for delay checks
+      "speech"   audio.make_speech (text, voice...), padded to `seconds`
+      "signal"   audio.make_test_signal: speech, chirp and irregular bursts
+      "silence"
+    Returns the path."""
     import numpy as np
-    n = int(seconds * rate)
-    t = np.arange(n) / rate
-    signal_ = amplitude * np.sin(2 * np.pi * freq * t)
-    if on is not None and off:
-        period = on + off
-        signal_ = signal_ * (((t - lead) % period) < on)
-    if lead:
-        signal_[: int(lead * rate)] = 0.0
-    pcm = np.clip(np.round(signal_ * 32767), -32768, 32767).astype("<i2")
-    pcm = np.repeat(pcm[:, None], channels, axis=1).reshape(-1)
-    return _write_wav(path, rate, channels, pcm.tobytes())
 
-
-def make_speech_wav(path, text="One two three four five. Testing the telephone line.",
-                    rate=8000, channels=1, pad_seconds=0.0, timeout=30):
-    """Speech from espeak-ng, converted by sox to S16LE at rate/channels;
-    pad_seconds of silence are added at the end (the call ends with the file)."""
+    from . import audio
+    _, rate, channels = codec_spec(codec)
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    raw = path.with_suffix(".espeak.wav")
-    subprocess.run(["espeak-ng", "-w", str(raw), str(text)], check=True, timeout=timeout,
-                   capture_output=True, stdin=subprocess.DEVNULL)
-    argv = ["sox", str(raw), "-r", str(rate), "-c", str(channels), "-b", "16",
-            "-e", "signed-integer", str(path)]
-    if pad_seconds:
-        argv += ["pad", "0", str(pad_seconds)]
-    subprocess.run(argv, check=True, timeout=timeout, capture_output=True,
-                   stdin=subprocess.DEVNULL)
-    raw.unlink()
-    return path
-
-
-def make_source_wav(path, codec="pcmu", kind="tone", seconds=10, **kwargs):
-    """A source in the format `codec` needs: kind "tone" (kwargs of
-    make_tone_wav), "silence" or "speech" (kwargs of make_speech_wav)."""
-    _, rate, channels = codec_spec(codec)
     if kind == "tone":
-        return make_tone_wav(path, seconds=seconds, rate=rate, channels=channels, **kwargs)
-    if kind == "silence":
-        return make_silence_wav(path, seconds, rate, channels)
+        x = audio.tone(rate, kwargs.pop("freq", 1000.0), seconds * 1000.0,
+                       kwargs.pop("amplitude", 0.5), ramp_ms=5.0)
+        if kwargs:
+            raise TypeError(f"unexpected arguments for a tone: {sorted(kwargs)}")
+        return audio.write_wav(path, x, rate, channels)
+    if kind == "bursts":
+        if "count" not in kwargs:
+            period = (kwargs.get("burst_ms", 100.0) + kwargs.get("gap_ms", 400.0)) / 1000.0
+            kwargs["count"] = max(1, int((seconds - kwargs.get("lead_ms", 200.0) / 1000.0)
+                                         // period))
+        audio.make_tone_bursts(path, rate, channels, **kwargs)
+        x, _ = audio.read_wav(path, mono=False)
+        n = int(round(seconds * rate))
+        padded = np.zeros((n, channels))
+        padded[:min(n, len(x))] = x[:n]
+        return audio.write_wav(path, padded, rate, channels)
     if kind == "speech":
-        return make_speech_wav(path, rate=rate, channels=channels, **kwargs)
+        return audio.make_speech(path, rate=rate, channels=channels, seconds=seconds, **kwargs)
+    if kind == "signal":
+        return audio.make_test_signal(path, rate, channels, seconds, **kwargs)
+    if kind == "silence":
+        return audio.make_silence(path, rate, channels, seconds)
     raise ValueError(f"unknown kind {kind!r}")
 
 
@@ -224,70 +229,36 @@ def wav_header(path):
 
 
 def wav_complete(path):
+    """True when a WAV's header was finalised (baresip: the call ended)."""
     try:
         return wav_header(path)["complete"]
     except (OSError, ValueError, struct.error):
         return False
 
 
-def read_wav(path):
-    """(samples, rate): float samples in [-1, 1], shape (frames, channels),
-    from a 16-bit PCM WAV, finalised or not (an unfinalised data chunk runs
-    to the end of the file)."""
-    import numpy as np
-    info = wav_header(path)
-    if info["format"] not in (1, 0xFFFE) or info["bits"] != 16 or info["data_offset"] is None:
-        raise ValueError(f"{path}: not 16-bit PCM ({info})")
-    with open(path, "rb") as f:
-        f.seek(info["data_offset"])
-        raw = f.read()
-    if info["complete"] and info["data_size"]:
-        raw = raw[:info["data_size"]]
-    ch = info["channels"]
-    usable = len(raw) // (2 * ch) * 2 * ch
-    samples = np.frombuffer(raw[:usable], dtype="<i2").astype(np.float64) / 32768.0
-    return samples.reshape(-1, ch), info["rate"]
-
-
-def dominant_frequency(mono, rate):
-    """The strongest frequency (Hz) of a mono signal (windowed FFT)."""
-    import numpy as np
-    mono = np.asarray(mono, dtype=np.float64)
-    if len(mono) < 16:
-        return None
-    spectrum = np.abs(np.fft.rfft((mono - mono.mean()) * np.hanning(len(mono))))
-    spectrum[0] = 0.0
-    k = int(np.argmax(spectrum))
-    if 0 < k < len(spectrum) - 1:   # parabolic interpolation between bins
-        a, b, c = spectrum[k - 1], spectrum[k], spectrum[k + 1]
-        denom = a - 2 * b + c
-        k = k + (0.5 * (a - c) / denom if denom else 0.0)
-    return float(k * rate / len(mono))
-
-
 def analyze_wav(path, skip=0.0):
-    """What a recording contains: {'rate', 'channels', 'frames', 'seconds',
-    'rms' (0..1 of full scale, whole file after `skip` seconds), 'rms_dbfs',
-    'peak' (max |sample|), 'peak_hz' (dominant frequency), 'active_seconds'
-    (time in 20 ms blocks above -40 dBFS), 'complete' (header finalised)}."""
+    """What a recording contains (harness.audio measures): {'rate',
+    'channels', 'frames', 'seconds', 'rms' (0..1 of full scale, channels
+    averaged, after `skip` seconds), 'rms_dbfs', 'peak' (max |sample|),
+    'peak_hz' (dominant frequency, None when empty), 'active_seconds' (20 ms
+    frames at -40 dBFS or more), 'complete' (header finalised)}. Reads
+    unfinalised files too (to the end of the file)."""
     import numpy as np
-    samples, rate = read_wav(path)
-    mono = samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]
-    mono = mono[int(skip * rate):]
+
+    from . import audio
+    info = audio.wav_info(path)
+    mono, rate = audio.read_wav(path)
+    mono = mono[int(skip * rate):].astype(np.float64)
+    frame = max(1, int(round(rate * 0.02)))      # active_ratio's 20 ms frames
+    frames = len(mono) // frame
     rms = float(np.sqrt(np.mean(mono ** 2))) if len(mono) else 0.0
-    block = max(1, rate // 50)
-    nblocks = len(mono) // block
-    active = 0.0
-    if nblocks:
-        blocks = mono[: nblocks * block].reshape(nblocks, block)
-        active = float(np.sum(np.sqrt(np.mean(blocks ** 2, axis=1)) > 0.01) * block / rate)
     return {
-        "rate": rate, "channels": samples.shape[1], "frames": samples.shape[0],
-        "seconds": samples.shape[0] / rate if rate else 0.0, "rms": rms,
-        "rms_dbfs": float(20 * np.log10(rms)) if rms > 0 else float("-inf"),
+        "rate": rate, "channels": info["channels"], "frames": info["frames"],
+        "seconds": info["duration_s"], "rms": rms, "rms_dbfs": audio.rms_dbfs(mono),
         "peak": float(np.max(np.abs(mono))) if len(mono) else 0.0,
-        "peak_hz": dominant_frequency(mono, rate) if len(mono) else None,
-        "active_seconds": active, "complete": wav_complete(path),
+        "peak_hz": audio.dominant_frequency(mono, rate) if len(mono) >= 4 else None,
+        "active_seconds": audio.active_ratio(mono, rate) * frames * frame / rate,
+        "complete": wav_complete(path),
     }
 
 
@@ -327,7 +298,8 @@ class SipMessage:
         return values
 
     def __repr__(self):
-        return f"<SipMessage {self.direction} {self.transport} {self.src}->{self.dst} {self.first_line!r}>"
+        return (f"<SipMessage {self.direction} {self.transport} {self.src}->{self.dst} "
+                f"{self.first_line!r}>")
 
 
 _TRACE_RE = re.compile(r"\x1b\[36;1m#\n(\w+) (\S+) -> (\S+)\n(.*?)\x1b\[;m", re.S)
@@ -364,8 +336,10 @@ class BaresipControl:
     """A connection to baresip's ctrl_tcp: commands with tokens, responses
     matched by token, pushed events collected in order (thread-safe)."""
 
-    def __init__(self, port, host="127.0.0.1", name="baresip", diagnostics=None):
+    def __init__(self, port, host="127.0.0.1", name="baresip", diagnostics=None,
+                 on_event=None):
         self.host = host
+        self._on_event = on_event
         self.port = port
         self.name = name
         self._diagnostics = diagnostics or (lambda: "")
@@ -473,8 +447,14 @@ class BaresipControl:
                 self._cond.notify_all()
 
     def _dispatch(self, msg):
+        is_event = not msg.get("response")
+        if is_event and self._on_event is not None:
+            try:
+                self._on_event(msg)     # before waiters see it
+            except Exception:           # noqa: BLE001 -- never kill the reader
+                pass
         with self._cond:
-            if msg.get("response"):
+            if not is_event:
                 self._responses[msg.get("token")] = msg
             else:
                 msg["_at"] = time.monotonic()
@@ -604,7 +584,7 @@ class _HarnessEntry:
     def kill(self):
         try:
             if self.baresip.process is self.process and self.process.alive():
-                self.baresip.stop(timeout=2)
+                self.baresip.stop(timeout=1.5)
         finally:
             self.process.kill()
 
@@ -681,14 +661,15 @@ class Baresip:
         self.process = None
         self.control = None
         self._log_offset = 0      # where the current run's output starts
-        self._last_dial_second = None
+        self._recording_counter = 0
+        self._recording_lock = threading.Lock()
 
         _, rate, channels = self.codecs[0]
         self.audio_format = (rate, channels)
         self.echo = audio_source == "echo"
         if audio_source is None:
-            audio_source = make_silence_wav(self.dir / f"silence-{rate}-{channels}.wav",
-                                            source_seconds, rate, channels)
+            audio_source = make_source_wav(self.dir / f"silence-{rate}-{channels}.wav",
+                                           self.codecs[0][0], "silence", source_seconds)
         self.audio_source = None if self.echo else pathlib.Path(audio_source).resolve()
         if self.audio_source is not None:
             self._check_source(strict_source)
@@ -841,8 +822,12 @@ class Baresip:
 
     def write_config(self):
         (self.config_dir / "config").write_text(self.config_text())
+        # The account is not read from this file: start() creates it with
+        # `uanew` once the control connection is up, so that no event of the
+        # first registration is lost (REGISTER_OK would often come first).
         (self.config_dir / "accounts").write_text(
-            "# made by the test harness (harness/baresip.py)\n" + self.account_line() + "\n")
+            "# made by the test harness (harness/baresip.py); the account below is\n"
+            "# added with uanew over ctrl_tcp after start:\n# " + self.account_line() + "\n")
 
     # -- life cycle --------------------------------------------------------
 
@@ -874,7 +859,8 @@ class Baresip:
                                cwd=self.dir)
         self.harness.register(_HarnessEntry(self, self.process))
         self.control = BaresipControl(self.ctrl_port, name=self.name,
-                                      diagnostics=self._diagnostics)
+                                      diagnostics=self._diagnostics,
+                                      on_event=self._on_event)
         deadline = time.monotonic() + timeout
         try:
             self.control.connect(timeout, alive=self.process.alive)
@@ -895,11 +881,17 @@ class Baresip:
                                    f"{self._diagnostics()}")
             time.sleep(0.01)
         self._raise_if_port_in_use()
-        # Make sure the control socket is this baresip's.
+        # Make sure the control socket is this baresip's (no UA yet)...
         info = self.control.command("reginfo", timeout=max(1, deadline - time.monotonic()))
-        if f"sip:{self.user}@" not in info.get("data", ""):
+        if "User Agents (0)" not in info.get("data", ""):
             raise BaresipError(f"{self.name}: the control socket on {self.ctrl_port} belongs "
-                               f"to another UA: {info.get('data')!r}{self._diagnostics()}")
+                               f"to another baresip: {info.get('data')!r}{self._diagnostics()}")
+        # ... then create the account (registration starts now).
+        info = self.control.command("uanew", self.account_line(),
+                                    timeout=max(1, deadline - time.monotonic()))
+        if f"sip:{self.user}@" not in _strip_ansi(info.get("data", "")):
+            raise BaresipError(f"{self.name}: uanew did not create the account: "
+                               f"{info.get('data')!r}{self._diagnostics()}")
 
     def _raise_if_port_in_use(self):
         log = self.log()
@@ -915,9 +907,10 @@ class Baresip:
         return self.process is not None and self.process.alive()
 
     def stop(self, timeout=3):
-        """`quit` over ctrl_tcp, then SIGTERM, then SIGKILL to the group, each
-        bounded; returns the exit status (None if it had to be killed). Ends
-        any call, so recordings get finalised (unless it had to be killed)."""
+        """`quit` over ctrl_tcp (hangs up, un-registers, exits), waiting up to
+        `timeout` s, then SIGTERM and SIGKILL to the group; returns the exit
+        status (None if it had to be killed). baresip waits for its
+        un-REGISTER to be answered: with the registrar gone, it is killed."""
         if self.process is None:
             return None
         rc = None
@@ -930,7 +923,7 @@ class Baresip:
         if self.control is not None:
             self.control.close()
         if rc is None:
-            rc = _terminate(self.process, min(timeout, 2))
+            rc = _terminate(self.process, 0.5)
         else:
             _terminate(self.process, 0.1)
         return rc
@@ -984,12 +977,10 @@ class Baresip:
     def dial(self, uri, timeout=5):
         """Dials (through the registrar's proxy when there is one); returns
         the event mark to pass as `since`."""
-        now = int(time.time())
-        if self.record and self._last_dial_second == now:
-            # sndfile names are per second: do not overwrite the last call's files.
-            time.sleep(max(0.0, now + 1 - time.time()) + 0.01)
+        if self.transport != "udp":
+            # baresip appends ";transport=X" of the account itself: do not repeat it.
+            uri = re.sub(rf";transport={self.transport}(?=;|$)", "", uri, count=1)
         mark = self.mark()
-        self._last_dial_second = int(time.time())
         self.command("dial", uri, timeout=timeout)
         return mark
 
@@ -1112,40 +1103,76 @@ class Baresip:
 
     # -- recordings ----------------------------------------------------------
 
-    def recordings(self, kind=None, complete=True):
+    def _on_event(self, event):
+        """Runs in the reader thread, before anyone sees the event."""
+        if self.record and event.get("type") in ("CALL_ESTABLISHED", "CALL_CLOSED"):
+            self._claim_recordings(event.get("id") or "unknown")
+
+    def _claim_recordings(self, call_id):
+        """Gives sndfile's open files (dump-STAMP-KIND.wav) unique names,
+        rec-NNN-CALLID-STAMP-KIND.wav: sndfile keeps writing to them, and a
+        later call in the same second cannot overwrite them."""
+        with self._recording_lock:
+            for path in sorted(self.snd_dir.glob("dump-*.wav")):
+                m = re.fullmatch(r"dump-(.+)-(dec|enc)\.wav", path.name)
+                if not m:
+                    continue
+                self._recording_counter += 1
+                new = path.with_name(f"rec-{self._recording_counter:04d}-"
+                                     f"{re.sub(r'[^A-Za-z0-9._-]', '_', call_id)}-"
+                                     f"{m.group(1)}-{m.group(2)}.wav")
+                try:
+                    os.rename(path, new)
+                except OSError:
+                    pass
+
+    def recordings(self, kind=None, complete=True, call_id=None):
         """sndfile's WAVs, oldest first: kind "dec" (what it received), "enc"
-        (what it sent) or None (both); complete=True: finalised files only."""
-        pattern = f"dump-*-{kind}.wav" if kind else "dump-*.wav"
-        files = sorted(self.snd_dir.glob(pattern), key=lambda p: (p.name, p.stat().st_mtime))
+        (what it sent) or None (both); call_id: only that call's (the "id"
+        of its events); complete=True: finalised files only. Names:
+        rec-NNN-CALLID-YYYY-MM-DD-HH-MM-SS-KIND.wav (dump-STAMP-KIND.wav
+        until the call is established or closed)."""
+        suffix = f"-{kind}.wav" if kind else ".wav"
+        files = [p for p in self.snd_dir.iterdir()
+                 if p.name.endswith(suffix) and p.name.startswith(("rec-", "dump-"))]
+        if call_id is not None:
+            files = [p for p in files if p.name.startswith("rec-")
+                     and p.name.split("-", 2)[2].startswith(f"{call_id}-")]
+
+        def order(p):
+            # claimed files in claim order, then unclaimed ones by stamp
+            if p.name.startswith("rec-"):
+                return (0, p.name)
+            return (1, p.name)
+        files = sorted(files, key=order)
         if complete:
             files = [p for p in files if wav_complete(p)]
         return files
 
-    def _wait_recording(self, kind, timeout, after):
+    def _wait_recording(self, kind, timeout, call_id):
         if not self.record:
             raise BaresipError(f"{self.name} was started with record=False")
         deadline = time.monotonic() + self.harness.timeout(timeout)
         while True:
-            files = self.recordings(kind, complete=False)
-            if after is not None:
-                files = [p for p in files if p.name > after]
+            files = self.recordings(kind, complete=False, call_id=call_id)
             if files and wav_complete(files[-1]):
                 return files[-1]
             if time.monotonic() > deadline:
                 state = [(p.name, wav_header(p)["riff_size"], p.stat().st_size) for p in files]
-                raise BaresipError(f"{self.name}: no finalised {kind} recording within "
+                raise BaresipError(f"{self.name}: no finalised {kind} recording"
+                                   f"{' of call ' + call_id if call_id else ''} within "
                                    f"{timeout} s (the call must have ended); files: {state}"
                                    f"{self._diagnostics()}")
             time.sleep(0.05)
 
-    def received_audio(self, timeout=10, after=None):
-        """The latest dec WAV (what this baresip received), once finalised.
-        after: a file name; only later recordings count."""
-        return self._wait_recording("dec", timeout, after)
+    def received_audio(self, timeout=10, call_id=None):
+        """The latest dec WAV (what this baresip received and decoded), of
+        the call call_id or of the last call, once finalised (call ended)."""
+        return self._wait_recording("dec", timeout, call_id)
 
-    def sent_audio(self, timeout=10, after=None):
+    def sent_audio(self, timeout=10, call_id=None):
         """The latest enc WAV (what this baresip sent), once finalised."""
-        return self._wait_recording("enc", timeout, after)
+        return self._wait_recording("enc", timeout, call_id)
 
     # -- the log ----------------------------------------------------------------
 
@@ -1179,6 +1206,22 @@ class Baresip:
                 continue
             out.append(m)
         return out
+
+    def wait_sip_messages(self, method=None, status=None, direction=None, since=0, count=1,
+                          timeout=5):
+        """Waits until sip_messages(...) has `count` messages (the trace is in
+        the log, written a little after the event that caused it); returns
+        them."""
+        deadline = time.monotonic() + self.harness.timeout(timeout)
+        while True:
+            msgs = self.sip_messages(method, status, direction, since)
+            if len(msgs) >= count:
+                return msgs
+            if time.monotonic() > deadline:
+                raise BaresipError(f"{self.name}: {len(msgs)} of {count} SIP message(s) "
+                                   f"method={method} status={status} direction={direction} "
+                                   f"within {timeout} s{self._diagnostics()}")
+            time.sleep(0.02)
 
     def __repr__(self):
         return (f"<Baresip {self.name} {self.aor()} sip={self.sip_port} ctrl={self.ctrl_port} "
