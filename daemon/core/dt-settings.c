@@ -340,20 +340,11 @@ dt_settings_load_keyfile (DtSettings *self,
           return FALSE;
         }
 
-      if (spec->kind == DT_SETTING_STRING_LIST)
-        {
-          g_auto(GStrv) items = g_key_file_get_string_list (keyfile, group, *k, NULL, error);
-          if (items == NULL)
-            return FALSE;
-          value = strv_to_variant (spec, items, error);
-        }
-      else
-        {
-          text = g_key_file_get_string (keyfile, group, *k, error);
-          if (text == NULL)
-            return FALSE;
-          value = dt_setting_parse_text (spec, g_strstrip (text), error);
-        }
+      /* Lists are split on ',' or ';' by the parser, like defaults. */
+      text = g_key_file_get_string (keyfile, group, *k, error);
+      if (text == NULL)
+        return FALSE;
+      value = dt_setting_parse_text (spec, g_strstrip (text), error);
       if (value == NULL)
         return FALSE;
       g_hash_table_insert (parsed, (gpointer) spec->key, value);

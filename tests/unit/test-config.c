@@ -88,6 +88,26 @@ test_rejects (Fixture *f, gconstpointer data)
 }
 
 static void
+test_lists_take_commas_or_semicolons (Fixture *f, gconstpointer data)
+{
+  static const char * const texts[] = { "[media]\ncodecs=pcmu,opus\n", "[media]\ncodecs=pcmu;opus;\n",
+                                        "[media]\ncodecs = pcmu , opus\n" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      g_autoptr(DtConfig) config = dt_config_new ();
+      g_autoptr(GError) error = NULL;
+      g_auto(GStrv) codecs = NULL;
+
+      g_assert_true (g_file_set_contents (f->path, texts[i], -1, NULL));
+      g_assert_true (dt_config_load_file (config, f->path, &error));
+      g_assert_no_error (error);
+      codecs = dt_settings_dup_strv (dt_config_get_group (config, "media"), "codecs");
+      g_assert_cmpstrv (codecs, ((const char * const[]) { "pcmu", "opus", NULL }));
+    }
+}
+
+static void
 test_unreadable (Fixture *f, gconstpointer data)
 {
   g_autoptr(DtConfig) config = dt_config_new ();
@@ -109,6 +129,8 @@ main (int argc, char *argv[])
               test_missing_file_means_defaults, fixture_tear_down);
   g_test_add ("/config/valid", Fixture, NULL, fixture_set_up, test_valid_file, fixture_tear_down);
   g_test_add ("/config/rejects", Fixture, NULL, fixture_set_up, test_rejects, fixture_tear_down);
+  g_test_add ("/config/lists", Fixture, NULL, fixture_set_up, test_lists_take_commas_or_semicolons,
+              fixture_tear_down);
   g_test_add ("/config/unreadable", Fixture, NULL, fixture_set_up, test_unreadable, fixture_tear_down);
   return g_test_run ();
 }
