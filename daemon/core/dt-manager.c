@@ -625,7 +625,8 @@ complete_uri (const char *input,
   else
     with_scheme = g_strconcat ("sip:", input, NULL);
 
-  if (strchr (with_scheme, '@') == NULL && at != NULL && !g_hostname_is_ip_address (strchr (with_scheme, ':') + 1))
+  if (strchr (with_scheme, '@') == NULL && at != NULL && strchr (with_scheme, ':')[1] != '\0' &&
+      !g_hostname_is_ip_address (strchr (with_scheme, ':') + 1))
     {
       /* A bare number or user name: the account's domain, without any of
        * the account URI's parameters. */
@@ -679,7 +680,23 @@ dt_manager_dial (DtManager  *self,
       g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "uri: is empty");
       return NULL;
     }
+  {
+    /* Another scheme ("http:", "tel:" for now) cannot be completed into a
+     * SIP URI: say so rather than call "sip:http://…". */
+    g_autofree char *scheme = g_uri_parse_scheme (uri);
+
+    if (scheme != NULL && g_ascii_strcasecmp (scheme, "sip") != 0 && g_ascii_strcasecmp (scheme, "sips") != 0)
+      {
+        g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "uri: '%s:' URIs cannot be called", scheme);
+        return NULL;
+      }
+  }
   target = complete_uri (uri, account);
+  if (strstr (target, ":@") != NULL || g_str_has_suffix (target, ":"))
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "uri: '%s' names nobody to call", uri);
+      return NULL;
+    }
   if (!dt_backend_check_uri (self->backend, target, &uri_error))
     {
       g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "uri: %s", uri_error->message);
