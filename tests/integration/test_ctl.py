@@ -74,6 +74,10 @@ def test_help_lists_every_command(harness):
     (("status", "--bogus"), "dialtonectl: Unknown option --bogus"),
     (("--session", "--system", "status"), "dialtonectl: --session and --system are mutually exclusive"),
     ((), "Usage: dialtonectl"),
+    (("wait", "--timeout", "-1"), "dialtonectl: --timeout: -1 is not a number of seconds"),
+    (("monitor", "--timeout", "1e12"), "dialtonectl: --timeout: 1e+12 is not a number of seconds"),
+    (("account", "wait", "work", "--timeout", "nan"), "dialtonectl: --timeout: nan is not"),
+    (("call", "sip:bob@127.0.0.1", "--wait", "--timeout", "-5"), "dialtonectl: --timeout: -5 is not"),
 ])
 def test_usage_errors(harness, argv, message):
     r = harness.ctl(*argv, bus=harness.bus())

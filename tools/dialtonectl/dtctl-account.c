@@ -590,6 +590,7 @@ dtctl_cmd_account_wait (DtCtl              *ctl,
   int status;
 
   if (!dtctl_parse_options (ctl, command, entries, &argc, &argv, 1, 1, &status) ||
+      (status = dtctl_check_timeout (timeout)) != DTCTL_EXIT_OK ||
       (status = dtctl_connect (ctl)) != DTCTL_EXIT_OK ||
       (account = dtctl_resolve_account (ctl, argv[1], &status)) == NULL)
     return status;

@@ -130,6 +130,7 @@ dtctl_cmd_call (DtCtl              *ctl,
   int status;
 
   if (!dtctl_parse_options (ctl, command, entries, &argc, &argv, 1, 1, &status) ||
+      (status = dtctl_check_timeout (timeout)) != DTCTL_EXIT_OK ||
       (status = dtctl_connect (ctl)) != DTCTL_EXIT_OK)
     return status;
 
@@ -318,6 +319,7 @@ dtctl_cmd_wait (DtCtl              *ctl,
   int status;
 
   if (!dtctl_parse_options (ctl, command, entries, &argc, &argv, 0, 1, &status) ||
+      (status = dtctl_check_timeout (timeout)) != DTCTL_EXIT_OK ||
       (status = dtctl_connect (ctl)) != DTCTL_EXIT_OK ||
       (call = dtctl_resolve_call (ctl, argc > 1 ? argv[1] : NULL, going_on, &status)) == NULL)
     return status;

@@ -201,6 +201,7 @@ dtctl_cmd_monitor (DtCtl              *ctl,
   int status;
 
   if (!dtctl_parse_options (ctl, command, entries, &argc, &argv, 0, 0, &status) ||
+      (status = dtctl_check_timeout (timeout)) != DTCTL_EXIT_OK ||
       (status = dtctl_connect (ctl)) != DTCTL_EXIT_OK)
     return status;
 

@@ -28,6 +28,19 @@ dtctl_fail_message (int         status,
   return status;
 }
 
+/* Timeouts become guint milliseconds for g_timeout_add(): bound them so
+ * the conversion is defined. */
+#define DTCTL_TIMEOUT_MAX_SECONDS (7 * 24 * 3600.0)
+
+int
+dtctl_check_timeout (double seconds)
+{
+  if (!(seconds >= 0 && seconds <= DTCTL_TIMEOUT_MAX_SECONDS))
+    return dtctl_fail_message (DTCTL_EXIT_USAGE, "--timeout: %g is not a number of seconds from 0 to %g",
+                               seconds, DTCTL_TIMEOUT_MAX_SECONDS);
+  return DTCTL_EXIT_OK;
+}
+
 static gboolean
 is_no_daemon_error (const GError *error)
 {

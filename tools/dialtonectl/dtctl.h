@@ -54,6 +54,7 @@ int           dtctl_fail          (DtCtl              *ctl,
 int           dtctl_fail_message  (int                 status,
                                    const char         *format,
                                    ...) G_GNUC_PRINTF (2, 3);
+int           dtctl_check_timeout (double              seconds);
 const char   *dtctl_bus_name      (DtCtl              *ctl);
 int           dtctl_print_json    (JsonNode           *node);
 
