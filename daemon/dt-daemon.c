@@ -228,6 +228,7 @@ make_call_profile (DtDaemon    *self,
   g_auto(GStrv) names = dt_settings_dup_strv (media, "codecs");
   g_autoptr(GError) local_error = NULL;
   const char *keys[] = { "audio-source", "audio-sink" };
+  guint port_min, port_max;
 
   for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
     if (!dt_media_engine_check_endpoint (self->engine, dt_settings_get_string (media, keys[i]), i == 0,
@@ -237,8 +238,16 @@ make_call_profile (DtDaemon    *self,
                      keys[i], local_error->message);
         return NULL;
       }
-  if (dt_settings_get_uint (media, "rtp-port-max") != 0 &&
-      dt_settings_get_uint (media, "rtp-port-max") < dt_settings_get_uint (media, "rtp-port-min") + 2)
+  port_min = dt_settings_get_uint (media, "rtp-port-min");
+  port_max = dt_settings_get_uint (media, "rtp-port-max");
+  if ((port_min == 0) != (port_max == 0))
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                   "%s: [media] %s: set both rtp-port-min and rtp-port-max, or neither", config_path,
+                   port_min == 0 ? "rtp-port-max" : "rtp-port-min");
+      return NULL;
+    }
+  if (port_max != 0 && port_max < ((port_min + 1) & ~1u) + 1)
     {
       g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
                    "%s: [media] rtp-port-max: must leave room for a port pair above rtp-port-min",
@@ -251,8 +260,8 @@ make_call_profile (DtDaemon    *self,
   profile->jitter_latency_ms = dt_settings_get_uint (media, "jitter-buffer");
   profile->ptime = dt_settings_get_uint (media, "ptime");
   profile->rtp_timeout_ms = dt_settings_get_uint (media, "rtp-timeout") * 1000;
-  profile->port_min = dt_settings_get_uint (media, "rtp-port-min");
-  profile->port_max = dt_settings_get_uint (media, "rtp-port-max");
+  profile->port_min = port_min;
+  profile->port_max = port_max;
   profile->no_answer_timeout_s = dt_settings_get_uint (calls, "no-answer-timeout");
   profile->codecs = g_ptr_array_new_with_free_func ((GDestroyNotify) dt_codec_free);
   for (char **n = names; *n; n++)

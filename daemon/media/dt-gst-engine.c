@@ -8,9 +8,10 @@
 #include "dt-gst-session.h"
 
 struct _DtGstEngine {
-  GObject   parent_instance;
-  gboolean  initialised;
-  gboolean  warned_no_audio_device;
+  GObject    parent_instance;
+  gboolean   initialised;
+  gboolean   warned_no_audio_device;
+  GPtrArray *codecs;  /* what this machine's plugins can do; found once */
 };
 
 static void dt_gst_engine_iface_init (DtMediaEngineInterface *iface);
@@ -48,16 +49,16 @@ dt_gst_engine_ensure_init (DtGstEngine  *self,
   return TRUE;
 }
 
-static gboolean
-has_elements (const char * const *names)
+static const char *
+first_missing_element (const char * const *names)
 {
   for (guint i = 0; i < 4 && names[i] != NULL; i++)
     {
       g_autoptr(GstElementFactory) factory = gst_element_factory_find (names[i]);
       if (factory == NULL)
-        return FALSE;
+        return names[i];
     }
-  return TRUE;
+  return NULL;
 }
 
 static GPtrArray *
@@ -68,13 +69,21 @@ engine_get_codecs (DtMediaEngine *engine)
 
   if (!dt_gst_engine_ensure_init (self, NULL))
     return codecs;
-  for (guint i = 0; i < G_N_ELEMENTS (codec_elements); i++)
+  if (self->codecs == NULL)
     {
-      if (has_elements (codec_elements[i].elements))
-        g_ptr_array_add (codecs, dt_codec_new_known (codec_elements[i].name));
-      else
-        g_info ("Codec %s unavailable: a GStreamer element is missing", codec_elements[i].name);
+      self->codecs = g_ptr_array_new_with_free_func ((GDestroyNotify) dt_codec_free);
+      for (guint i = 0; i < G_N_ELEMENTS (codec_elements); i++)
+        {
+          const char *missing = first_missing_element (codec_elements[i].elements);
+
+          if (missing == NULL)
+            g_ptr_array_add (self->codecs, dt_codec_new_known (codec_elements[i].name));
+          else
+            g_warning ("Codec %s left out: GStreamer element %s is missing", codec_elements[i].name, missing);
+        }
     }
+  for (guint i = 0; i < self->codecs->len; i++)
+    g_ptr_array_add (codecs, dt_codec_copy (self->codecs->pdata[i]));
   return codecs;
 }
 
@@ -195,8 +204,18 @@ dt_gst_engine_iface_init (DtMediaEngineInterface *iface)
 }
 
 static void
+dt_gst_engine_finalize (GObject *object)
+{
+  DtGstEngine *self = DT_GST_ENGINE (object);
+
+  g_clear_pointer (&self->codecs, g_ptr_array_unref);
+  G_OBJECT_CLASS (dt_gst_engine_parent_class)->finalize (object);
+}
+
+static void
 dt_gst_engine_class_init (DtGstEngineClass *klass)
 {
+  G_OBJECT_CLASS (klass)->finalize = dt_gst_engine_finalize;
 }
 
 static void

@@ -8,6 +8,10 @@
 
 #include "core/dt-error.h"
 
+/* How long the file mixer waits for its live silence before mixing
+ * without it: only matters on a loaded machine. */
+#define MIXER_SLACK_MS 40
+
 /* How long a stopping pipeline may take to drain (finishing WAV headers)
  * before it is torn down anyway. */
 #define DRAIN_BOUND_MS 2000
@@ -31,9 +35,10 @@ static const CodecElements codec_elements[] = {
 
 /* What streaming threads may read: fixed for the life of one pipeline. */
 typedef struct {
-  DtMediaDescription *local;   /* payload types we receive */
-  GstElement         *rx_mixer;
+  DtMediaDescription *local;        /* payload types we receive */
+  GstElement         *rx_selector;  /* NULL: nothing is decoded (null sink) */
   GstElement         *pipeline;
+  GstCaps            *raw_caps;     /* the format every branch converts to */
 } Snapshot;
 
 struct _DtGstSession {
@@ -152,8 +157,14 @@ bind_pair (DtGstSession  *self,
       g_autoptr(GSocket) rtcp = NULL;
       guint port = 0;
 
+      /* An even port whose RTCP port + 1 stays in [min, max]; the daemon
+       * made sure there is at least one. */
       if (port_min > 0 && port_max > port_min)
-        port = (port_min + (guint) g_random_int_range (0, (gint) (port_max - port_min))) & ~1u;
+        {
+          guint first = (port_min + 1) & ~1u;
+
+          port = first + 2 * (guint) g_random_int_range (0, (gint) (port_max - first + 1) / 2);
+        }
       g_clear_error (&last_error);
       rtp = bind_udp (address, port, &last_error);
       if (rtp == NULL)
@@ -297,28 +308,50 @@ raw_caps (guint rate,
                               (int) channels, NULL);
 }
 
-/* element … ! audioconvert ! audioresample ! mixer */
-static gboolean
-link_into_mixer (GstElement  *pipeline,
-                 GstElement  *upstream,
-                 GstElement  *mixer,
-                 GError     **error)
+/* A file's buffers are stamped from 0, but a live mixer has been running
+ * since the call started (for a while, on a loaded machine): shift the
+ * branch to start at the running time of its first buffer, or the mixer
+ * drops it as late. Runs in a streaming thread, on GStreamer objects. */
+static GstPadProbeReturn
+start_now (GstPad          *pad,
+           GstPadProbeInfo *info,
+           gpointer         user_data)
+{
+  GstElement *pipeline = user_data;
+  g_autoptr(GstClock) clock = gst_element_get_clock (pipeline);
+
+  if (clock != NULL)
+    gst_pad_set_offset (pad, (gint64) (gst_clock_get_time (clock) - gst_element_get_base_time (pipeline)));
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* element ! audioconvert ! audioresample ! capsfilter: every branch is
+ * pinned to the call's one raw format, so nothing renegotiates mid-call.
+ * Returns the capsfilter, to link onwards. */
+static GstElement *
+add_converter (GstElement  *pipeline,
+               GstElement  *upstream,
+               GstCaps     *caps,
+               GError     **error)
 {
   GstElement *convert = make ("audioconvert", error);
   GstElement *resample = convert ? make ("audioresample", error) : NULL;
+  GstElement *filter = resample ? make ("capsfilter", error) : NULL;
 
-  if (resample == NULL)
+  if (filter == NULL)
     {
       g_clear_object (&convert);
-      return FALSE;
+      g_clear_object (&resample);
+      return NULL;
     }
-  gst_bin_add_many (GST_BIN (pipeline), convert, resample, NULL);
-  if (!gst_element_link_many (upstream, convert, resample, mixer, NULL))
+  g_object_set (filter, "caps", caps, NULL);
+  gst_bin_add_many (GST_BIN (pipeline), convert, resample, filter, NULL);
+  if (!gst_element_link_many (upstream, convert, resample, filter, NULL))
     {
-      g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link an audio input to its mixer");
-      return FALSE;
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot convert an audio branch");
+      return NULL;
     }
-  return TRUE;
+  return filter;
 }
 
 static GstCaps *
@@ -332,7 +365,10 @@ on_request_pt_map (GstElement *rtpbin,
   g_autofree char *encoding = NULL;
 
   if (codec == NULL)
-    return NULL;
+    {
+      g_debug ("RTP payload type %u is not in our SDP: dropped", pt);
+      return NULL;
+    }
   encoding = g_ascii_strup (codec->name, -1);
   /* rtpopusdepay wants "OPUS"; the others are upper case in GStreamer too. */
   return gst_caps_new_simple ("application/x-rtp", "media", G_TYPE_STRING, "audio",
@@ -354,55 +390,59 @@ on_rtpbin_pad_added (GstElement *rtpbin,
   guint session = 0, ssrc = 0, pt = 0;
   const DtCodec *codec;
   const CodecElements *elements;
-  GstElement *depay, *decode, *convert, *resample;
+  GstElement *depay, *decode, *converted;
   g_autoptr(GstPad) sink_pad = NULL;
+  g_autoptr(GstPad) out_pad = NULL;
+  GstPad *selector_pad;
 
   if (sscanf (name, "recv_rtp_src_%u_%u_%u", &session, &ssrc, &pt) != 3)
     return;
   codec = dt_media_description_find_pt (snap->local, pt);
-  if (codec == NULL)
-    return;
+  elements = codec ? elements_for (codec) : NULL;
 
-  if (dt_codec_is_telephone_event (codec))
+  /* Events (DTMF), or nothing plays what we receive: no decoding. */
+  if (elements == NULL || snap->rx_selector == NULL)
     {
-      GstElement *dtmf = gst_element_factory_make ("rtpdtmfdepay", NULL);
       GstElement *sink = gst_element_factory_make ("fakesink", NULL);
 
-      if (dtmf == NULL || sink == NULL)
+      if (sink == NULL)
         return;
       g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
-      gst_bin_add_many (GST_BIN (snap->pipeline), dtmf, sink, NULL);
-      gst_element_link (dtmf, sink);
+      gst_bin_add (GST_BIN (snap->pipeline), sink);
       gst_element_sync_state_with_parent (sink);
-      gst_element_sync_state_with_parent (dtmf);
-      sink_pad = gst_element_get_static_pad (dtmf, "sink");
+      sink_pad = gst_element_get_static_pad (sink, "sink");
       gst_pad_link (pad, sink_pad);
       return;
     }
 
-  elements = elements_for (codec);
-  if (elements == NULL)
-    return;
   depay = gst_element_factory_make (elements->depayloader, NULL);
   decode = gst_element_factory_make (elements->decoder, NULL);
-  convert = gst_element_factory_make ("audioconvert", NULL);
-  resample = gst_element_factory_make ("audioresample", NULL);
-  if (!depay || !decode || !convert || !resample)
+  if (depay == NULL || decode == NULL)
     {
       g_clear_object (&depay);
       g_clear_object (&decode);
-      g_clear_object (&convert);
-      g_clear_object (&resample);
       return;
     }
-  gst_bin_add_many (GST_BIN (snap->pipeline), depay, decode, convert, resample, NULL);
-  gst_element_link_many (depay, decode, convert, resample, snap->rx_mixer, NULL);
-  gst_element_sync_state_with_parent (resample);
-  gst_element_sync_state_with_parent (convert);
-  gst_element_sync_state_with_parent (decode);
-  gst_element_sync_state_with_parent (depay);
+  gst_bin_add_many (GST_BIN (snap->pipeline), depay, decode, NULL);
+  gst_element_link (depay, decode);
+  converted = add_converter (snap->pipeline, decode, snap->raw_caps, NULL);
+  if (converted == NULL)
+    return;
+
+  /* The newest stream is the one to hear: a re-INVITE or a transfer can
+   * bring a new SSRC. */
+  selector_pad = gst_element_request_pad_simple (snap->rx_selector, "sink_%u");
+  out_pad = gst_element_get_static_pad (converted, "src");
+  gst_pad_link (out_pad, selector_pad);
+  g_object_set (snap->rx_selector, "active-pad", selector_pad, NULL);
+  gst_object_unref (selector_pad);
+  gst_bin_sync_children_states (GST_BIN (snap->pipeline));
+
   sink_pad = gst_element_get_static_pad (depay, "sink");
-  gst_pad_link (pad, sink_pad);
+  if (gst_pad_link (pad, sink_pad) != GST_PAD_LINK_OK)
+    g_warning ("Cannot decode RTP stream %s", name);
+  else
+    g_debug ("Decoding RTP stream %s (%s)", name, codec->name);
 }
 
 static GstPadProbeReturn
@@ -422,6 +462,7 @@ snapshot_free (Snapshot *snap)
   if (snap == NULL)
     return;
   dt_media_description_free (snap->local);
+  gst_caps_unref (snap->raw_caps);
   g_free (snap);
 }
 
@@ -538,16 +579,13 @@ build_pipeline (DtGstSession              *self,
   const DtCodec *send_codec = dt_media_description_audio_codec (remote);
   const CodecElements *elements = elements_for (send_codec);
   g_autoptr(GstElement) pipeline = NULL;
-  GstElement *rtpbin, *send_mixer, *send_silence, *source, *convert, *resample, *capsfilter;
-  GstElement *valve, *encoder, *payloader, *rx_mixer, *rx_silence, *rx_convert, *rx_resample;
-  GstElement *rx_caps, *sink, *rtp_src;
+  GstElement *rtpbin, *source, *send_out, *valve, *encoder, *payloader, *rtp_src;
+  GstElement *rx_selector = NULL;
   g_autoptr(GstCaps) caps = NULL;
   g_autoptr(GstPad) probe_pad = NULL;
   g_autoptr(GstBus) bus = NULL;
-  const DtCodec *dtmf = dt_media_description_dtmf_codec (remote);
   guint rate, channels = 1, ptime;
 
-  (void) dtmf;
   if (elements == NULL)
     {
       g_set_error (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED, "no GStreamer elements for codec %s",
@@ -556,6 +594,7 @@ build_pipeline (DtGstSession              *self,
     }
   rate = elements->audio_rate;
   ptime = remote->ptime ? remote->ptime : (local->ptime ? local->ptime : 20);
+  caps = raw_caps (rate, channels);
 
   pipeline = gst_object_ref_sink (gst_pipeline_new (NULL));
   if ((rtpbin = make ("rtpbin", error)) == NULL)
@@ -565,29 +604,53 @@ build_pipeline (DtGstSession              *self,
   g_object_set (rtpbin, "latency", self->jitter_ms, "autoremove", TRUE, "drop-on-latency", TRUE, NULL);
   gst_bin_add (GST_BIN (pipeline), rtpbin);
 
-  /* Sending: silence + source → mixer → encoder → payloader → rtpbin */
-  if ((send_mixer = make ("audiomixer", error)) == NULL ||
-      (send_silence = make_silence (rate, error)) == NULL)
-    return FALSE;
-  gst_bin_add_many (GST_BIN (pipeline), send_mixer, send_silence, NULL);
-  if (!link_into_mixer (pipeline, send_silence, send_mixer, error))
-    return FALSE;
+  /* Sending: source → encoder → payloader → rtpbin, with no mixer for a
+   * live source. A file is not live: it is mixed onto live silence, which
+   * keeps the pace and the RTP flowing once the file has ended. */
   source = make_source (self, rate, error);
   if (source == NULL && error && *error)
     return FALSE;
-  if (source != NULL)
+  if (source == NULL)
     {
-      gst_bin_add (GST_BIN (pipeline), source);
-      if (!link_into_mixer (pipeline, source, send_mixer, error))
+      if ((source = make_silence (rate, error)) == NULL)
         return FALSE;
+      gst_bin_add (GST_BIN (pipeline), source);
     }
-  if ((convert = make ("audioconvert", error)) == NULL || (resample = make ("audioresample", error)) == NULL ||
-      (capsfilter = make ("capsfilter", error)) == NULL || (valve = make ("valve", error)) == NULL ||
+  else if (g_str_has_prefix (self->source, "file:"))
+    {
+      GstElement *silence = make_silence (rate, error);
+      GstElement *mixer = silence ? make ("audiomixer", error) : NULL;
+      GstElement *silence_out, *file_out;
+      g_autoptr(GstPad) file_pad = NULL;
+
+      if (mixer == NULL)
+        {
+          g_clear_object (&silence);
+          gst_object_unref (gst_object_ref_sink (source));
+          return FALSE;
+        }
+      g_object_set (mixer, "latency", (guint64) MIXER_SLACK_MS * GST_MSECOND, NULL);
+      gst_bin_add_many (GST_BIN (pipeline), silence, source, mixer, NULL);
+      if ((silence_out = add_converter (pipeline, silence, caps, error)) == NULL ||
+          (file_out = add_converter (pipeline, source, caps, error)) == NULL ||
+          !gst_element_link (silence_out, mixer) || !gst_element_link (file_out, mixer))
+        {
+          if (error && !*error)
+            g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the file mixer");
+          return FALSE;
+        }
+      file_pad = gst_element_get_static_pad (source, "src");
+      gst_pad_add_probe (file_pad, GST_PAD_PROBE_TYPE_BUFFER, start_now, pipeline, NULL);
+      source = mixer;
+    }
+  else
+    gst_bin_add (GST_BIN (pipeline), source);
+
+  if ((send_out = add_converter (pipeline, source, caps, error)) == NULL ||
+      (valve = make ("valve", error)) == NULL ||
       (encoder = make (elements->encoder, error)) == NULL ||
       (payloader = make (elements->payloader, error)) == NULL)
     return FALSE;
-  caps = raw_caps (rate, channels);
-  g_object_set (capsfilter, "caps", caps, NULL);
   g_object_set (valve, "drop", !should_send (local, remote), NULL);
   g_object_set (payloader, "pt", send_codec->payload_type, "max-ptime", (gint64) ptime * GST_MSECOND,
                 "min-ptime", (gint64) ptime * GST_MSECOND, NULL);
@@ -595,8 +658,8 @@ build_pipeline (DtGstSession              *self,
     g_object_set (encoder, "frame-size", ptime >= 60 ? 60 : ptime >= 40 ? 40 : 20,
                   "inband-fec", send_codec->fmtp && strstr (send_codec->fmtp, "useinbandfec=1") != NULL,
                   NULL);
-  gst_bin_add_many (GST_BIN (pipeline), convert, resample, capsfilter, valve, encoder, payloader, NULL);
-  if (!gst_element_link_many (send_mixer, convert, resample, capsfilter, valve, encoder, payloader, NULL) ||
+  gst_bin_add_many (GST_BIN (pipeline), valve, encoder, payloader, NULL);
+  if (!gst_element_link_many (send_out, valve, encoder, payloader, NULL) ||
       !gst_element_link_pads (payloader, "src", rtpbin, "send_rtp_sink_0"))
     {
       g_set_error (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the %s sending chain", send_codec->name);
@@ -607,25 +670,30 @@ build_pipeline (DtGstSession              *self,
                     remote->rtcp_port ? remote->rtcp_port : remote->port + 1, rtpbin, "send_rtcp_src_0", error))
     return FALSE;
 
-  /* Receiving: udpsrc → rtpbin (jitter buffer) → decoders → mixer → sink */
-  if ((rx_mixer = make ("audiomixer", error)) == NULL || (rx_silence = make_silence (rate, error)) == NULL ||
-      (rx_convert = make ("audioconvert", error)) == NULL || (rx_resample = make ("audioresample", error)) == NULL ||
-      (rx_caps = make ("capsfilter", error)) == NULL || (sink = make_sink (self, error)) == NULL)
-    return FALSE;
-  g_object_set (rx_caps, "caps", caps, NULL);
-  gst_bin_add_many (GST_BIN (pipeline), rx_mixer, rx_silence, rx_convert, rx_resample, rx_caps, sink, NULL);
-  if (!link_into_mixer (pipeline, rx_silence, rx_mixer, error) ||
-      !gst_element_link_many (rx_mixer, rx_convert, rx_resample, rx_caps, sink, NULL))
+  /* Receiving: udpsrc → rtpbin (jitter buffer) → decoder → selector → sink;
+   * decoders are added as streams appear. A null sink decodes nothing. */
+  if (!g_str_equal (self->sink, "null"))
     {
-      if (error && !*error)
-        g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the receiving chain");
-      return FALSE;
+      GstElement *sink;
+
+      if ((rx_selector = make ("input-selector", error)) == NULL)
+        return FALSE;
+      gst_bin_add (GST_BIN (pipeline), rx_selector);
+      if ((sink = make_sink (self, error)) == NULL)
+        return FALSE;
+      gst_bin_add (GST_BIN (pipeline), sink);
+      if (!gst_element_link (rx_selector, sink))
+        {
+          g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the audio sink");
+          return FALSE;
+        }
     }
 
   self->snapshot = g_new0 (Snapshot, 1);
   self->snapshot->local = dt_media_description_copy (local);
-  self->snapshot->rx_mixer = rx_mixer;
+  self->snapshot->rx_selector = rx_selector;
   self->snapshot->pipeline = pipeline;
+  self->snapshot->raw_caps = gst_caps_ref (caps);
   g_signal_connect (rtpbin, "request-pt-map", G_CALLBACK (on_request_pt_map), self->snapshot);
   g_signal_connect (rtpbin, "pad-added", G_CALLBACK (on_rtpbin_pad_added), self->snapshot);
 

@@ -79,6 +79,11 @@ BAD_CONFIGS = [
     ("[phone]\nport=5060\n", "[phone]: unknown group"),
     ("[sip]\nport=5060\n", "[sip] port: unknown key"),
     ("[sip]\ntransaction-timeout=0\n", "[sip] transaction-timeout: '0' is not a whole number from 1 to 64"),
+    ("[media]\ncodecs=opus,gsm\n", "[media] codecs: 'gsm' is not a codec"),
+    ("[media]\naudio-source=speaker\n", "[media] audio-source: "),
+    ("[media]\nrtp-port-min=40000\n", "[media] rtp-port-min: set both rtp-port-min and rtp-port-max"),
+    ("[media]\nrtp-port-min=40001\nrtp-port-max=40002\n", "[media] rtp-port-max: must leave room"),
+    ("[calls]\nno-answer-timeout=-1\n", "[calls] no-answer-timeout: "),
     ("log-level=debug\n", "Key file does not start with a group"),
     ("[daemon]\nno equals sign here\n", "which is not a key-value pair"),
 ]
