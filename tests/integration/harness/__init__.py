@@ -11,6 +11,7 @@ from .core import Harness, Bus, Daemon, CtlResult, build_dir, project_version, f
 from .certs import TestPKI, make_ca, make_cert
 from .kamailio import Kamailio, unique_port
 from .sipp import Sipp, REGISTER_REPLY_CODES
+from .sip_client import SipClient, sdp
 from .baresip import (Baresip, BaresipControl, BaresipError, analyze_wav, make_source_wav,
                       wav_complete)
 

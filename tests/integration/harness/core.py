@@ -1,6 +1,7 @@
 import json
 import os
 import pathlib
+import re
 import signal
 import socket
 import subprocess
@@ -20,6 +21,16 @@ SANITIZER_ENV = {
     "LSAN_OPTIONS": f"suppressions={SOURCE_DIR / 'tests' / 'lsan.supp'}:print_suppressions=0",
     "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
 }
+
+
+# What AddressSanitizer, LeakSanitizer and UBSan print when they find a bug.
+SANITIZER_REPORT = re.compile(r"^(==\d+==ERROR: (Address|Leak)Sanitizer|.*: runtime error: )", re.M)
+
+
+def sanitizer_report(text):
+    """The first lines of a sanitizer report in @text, or None."""
+    m = SANITIZER_REPORT.search(text)
+    return text[m.start():m.start() + 4000] if m else None
 
 
 def build_dir():
@@ -123,7 +134,8 @@ class Process:
         self._log.close()
 
     def output(self):
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
 
@@ -244,6 +256,8 @@ class Daemon:
             argv += ["--log-level", self.log_level]
         self.process = Process(self.name, argv, self.dir / "dialtoned.log", env=self.env())
         self.harness.register(self.process)
+        if self not in self.harness.daemons:
+            self.harness.daemons.append(self)
         if wait:
             self.wait_ready()
         return self
@@ -345,6 +359,7 @@ class Harness:
         self.tmp = pathlib.Path(tmp_path)
         self.processes = []
         self.buses = []
+        self.daemons = []
         self._slow = None
 
     def mkdir(self, name):
@@ -392,6 +407,9 @@ class Harness:
                                    capture_output=True, text=True, env=full_env,
                                    timeout=self.timeout(timeout), input=input,
                                    stdin=None if input is not None else subprocess.DEVNULL)
+        report = sanitizer_report(completed.stderr)
+        if report:
+            raise AssertionError(f"dialtonectl {' '.join(map(str, args))}: sanitizer report:\n{report}")
         return CtlResult(completed)
 
     def logs(self):
@@ -405,5 +423,22 @@ class Harness:
                 except GLib.Error:
                     pass
                 bus._connection = None
+        # Daemons still running are stopped as a user would, so that a
+        # sanitizer build reports leaks and errors of the whole run.
+        problems = []
+        for d in self.daemons:
+            if d.process.alive():
+                d.process.signal(signal.SIGTERM)
+                rc = d.process.wait(self.timeout(15))
+                if rc is None:
+                    problems.append(f"{d.name} did not stop on SIGTERM")
+                elif rc != 0:
+                    problems.append(f"{d.name} exited with {rc} on SIGTERM")
         for p in reversed(self.processes):
             p.kill()
+        for d in self.daemons:
+            report = sanitizer_report(d.output())
+            if report:
+                problems.append(f"{d.name}: sanitizer report:\n{report}")
+        if problems:
+            raise AssertionError("\n".join(problems))

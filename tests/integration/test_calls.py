@@ -1,0 +1,316 @@
+"""Calls with real audio: dialtoned to dialtoned through Kamailio, direct
+calls, failures, history.
+
+Audio is proven, not assumed: the caller plays a known signal (silence,
+speech, a chirp, tone bursts), the callee records what it receives, and the
+recording must match it (cross-correlation) at the expected delay.
+"""
+
+import os
+import signal
+import sqlite3
+import statistics
+import time
+
+import pytest
+from gi.repository import GLib
+
+from harness import Kamailio, wait_for
+from harness import audio
+
+CALL = "org.dialtone.Phone1.Call"
+HISTORY = "org.dialtone.Phone1.History"
+
+CODEC_RATE = {"pcmu": 8000, "pcma": 8000, "g722": 16000, "opus": 48000}
+
+
+def config(codecs="opus,g722,pcmu,pcma", extra=""):
+    return ("[sip]\ntransaction-timeout=4\n"
+            f"[media]\ncodecs={codecs}\naudio-source=silence\naudio-sink=null\n{extra}")
+
+
+class Pair:
+    """Two daemons registered at one Kamailio: alice and bob."""
+
+    def __init__(self, harness, codecs_a="opus,g722,pcmu,pcma", codecs_b="opus,g722,pcmu,pcma",
+                 extra_a="", extra_b=""):
+        self.k = Kamailio(harness, users={"alice": "alicepw", "bob": "bobpw"})
+        self.a = harness.daemon("alice", config=config(codecs_a, extra_a)).start()
+        self.b = harness.daemon("bob", config=config(codecs_b, extra_b)).start()
+        for d, user, pw in ((self.a, "alice", "alicepw"), (self.b, "bob", "bobpw")):
+            d.add_account(user, password=pw, address=f"sip:{user}@127.0.0.1",
+                          registrar=self.k.uri("udp"), local_address="127.0.0.1")
+        for d, user in ((self.a, "alice"), (self.b, "bob")):
+            d.wait_account(user, "registered")
+            self.k.wait_contacts(user)
+
+
+def dial(daemon, uri, **options):
+    opts = {k.replace("_", "-"): GLib.Variant("s", v) for k, v in options.items()}
+    return daemon.manager("Dial", "(sa{sv})", (uri, opts), reply="(o)")[0]
+
+
+def state(daemon, path):
+    return daemon.get(path, CALL, "State")
+
+
+def wait_state(daemon, path, wanted, timeout=10):
+    last = {}
+
+    def reached():
+        last.update(daemon.get_all(path, CALL))
+        return last["State"] == wanted
+    try:
+        wait_for(reached, daemon.harness.timeout(timeout), interval=0.02,
+                 what=f"{path} to be {wanted}")
+    except TimeoutError as e:
+        raise TimeoutError(f"{e}; it is {last.get('State')}/{last.get('StateReason')} "
+                           f"({last.get('SipStatus')} {last.get('SipReason')})") from None
+    return dict(last)
+
+
+def incoming(daemon, timeout=10):
+    def ringing():
+        for path in daemon.manager_prop("Calls"):
+            if state(daemon, path) == "incoming":
+                return path
+        return None
+    return wait_for(ringing, daemon.harness.timeout(timeout), what="an incoming call")
+
+
+def answer(daemon, path, **options):
+    opts = {k.replace("_", "-"): GLib.Variant("s", v) for k, v in options.items()}
+    daemon.call(path, CALL, "Answer", "(a{sv})", (opts,))
+
+
+def history(daemon, **filt):
+    variants = {}
+    for k, v in filt.items():
+        key = k.replace("_", "-")
+        variants[key] = GLib.Variant("b", v) if isinstance(v, bool) else GLib.Variant("s", v)
+    return daemon.call("/org/dialtone/Phone1", HISTORY, "ListCalls", "(a{sv}uu)",
+                       (variants, 0, 0), reply="(aa{sv})")[0]
+
+
+def wait_file(path, timeout=5):
+    wait_for(lambda: path.exists() and audio.wav_info(path)["finalised"], timeout,
+             what=f"{path} to be finalised")
+
+
+@pytest.mark.parametrize("codec", ["pcmu", "pcma", "g722", "opus"])
+def test_call_through_registrar_carries_audio(harness, tmp_path, codec):
+    pair = Pair(harness, codecs_a=codec)
+    rate = CODEC_RATE[codec]
+    sent = audio.make_test_signal(tmp_path / "sent.wav", rate, seconds=5)
+    received = tmp_path / "received.wav"
+
+    call_a = dial(pair.a, "sip:bob@127.0.0.1", audio_source=f"file:{sent}")
+    call_b = incoming(pair.b)
+    props = pair.b.get_all(call_b, CALL)
+    assert props["RemoteUri"] == "sip:alice@127.0.0.1"
+    assert props["Direction"] == "incoming"
+    assert wait_state(pair.a, call_a, "ringing-out")["SipStatus"] == 180
+    answer(pair.b, call_b, audio_sink=f"file:{received}")
+    media = wait_state(pair.a, call_a, "active")["Media"]
+    wait_state(pair.b, call_b, "active")
+    assert media["codec"].lower().startswith(codec)
+    assert media["remote-address"] == "127.0.0.1"
+
+    time.sleep(6)  # the 5 s signal, then some silence
+    pair.a.call(call_a, CALL, "Hangup")
+    end_a = wait_state(pair.a, call_a, "terminated")
+    end_b = wait_state(pair.b, call_b, "terminated")
+    assert end_a["StateReason"] == "local-hangup"
+    assert end_b["StateReason"] == "remote-hangup"
+    wait_file(received)
+
+    result = audio.compare(sent, received, max_lag_s=2.0,
+                           method="signal" if codec in ("pcmu", "pcma") else "envelope")
+    # The recording starts with the first packet that reached the sink, so
+    # the lag is not the delay (a slow start, as under a sanitizer, can
+    # even make it slightly negative); it only has to be small.
+    print(f"\n{codec}: correlation {result['correlation']:.3f}, SNR {result['snr_db']:.1f} dB")
+    assert abs(result["correlation"]) > (0.9 if codec in ("pcmu", "pcma") else 0.8), result
+    assert abs(result["lag_s"]) < 0.5, result
+
+    # Both sides recorded it, with the codec.
+    for d, direction in ((pair.a, "outgoing"), (pair.b, "incoming")):
+        entries = history(d)
+        assert len(entries) == 1
+        e = entries[0]
+        assert e["direction"] == direction and e["state"] == "terminated"
+        assert e["codec"].lower().startswith(codec)
+        assert e["answered-usec"] > 0 and e["duration-usec"] > 5_000_000
+
+
+def test_call_from_bob_to_alice(harness, tmp_path):
+    """The other direction, with the CLI driving both ends."""
+    pair = Pair(harness)
+    sent = audio.make_tone_bursts(tmp_path / "bursts.wav", 48000, count=8)
+    received = tmp_path / "received.wav"
+
+    r = pair.b.ctl("call", "alice", "--audio-source", f"file:{sent}")  # completed to sip:alice@127.0.0.1
+    assert r.returncode == 0, r
+    call_b = r.stdout.strip()
+    call_a = incoming(pair.a)
+    r = pair.a.ctl("answer", "--audio-sink", f"file:{received}")
+    assert r.returncode == 0, r
+    assert pair.b.ctl("wait", call_b, "--state", "active", "--timeout", "10").returncode == 0
+    time.sleep(4.5)
+    assert pair.a.ctl("hangup").returncode == 0
+    wait_state(pair.b, call_b, "terminated")
+    wait_file(received)
+    # Onsets keep their spacing: nothing was lost or stretched on the way.
+    delay = audio.delay_between(sent, received)
+    assert 0 <= delay < 0.3
+    calls = pair.a.ctl("--json", "history").json()
+    assert calls[0]["direction"] == "incoming" and calls[0]["remote-uri"] == "sip:bob@127.0.0.1"
+
+
+def test_direct_call_without_registrar(harness, tmp_path):
+    """A LAN call straight to an IP and port, no registrar."""
+    from harness import free_port
+    a = harness.daemon("a", config=config("pcmu")).start()
+    # A firewall-friendly RTP range: b's ports must come from it.
+    rtp_min = free_port() & ~1
+    b = harness.daemon("b", config=config("pcmu", f"rtp-port-min={rtp_min}\nrtp-port-max={rtp_min + 3}\n")).start()
+    port = free_port()
+    a.add_account("lan", address="sip:a@127.0.0.1", local_address="127.0.0.1")
+    b.add_account("lan", address="sip:b@127.0.0.1", local_address="127.0.0.1", local_port=port)
+    b.wait_account("lan", "unregistered", "no-registrar")
+    sent = audio.make_test_signal(tmp_path / "sent.wav", 8000, seconds=3)
+    received = tmp_path / "received.wav"
+    call_a = dial(a, f"sip:b@127.0.0.1:{port}", audio_source=f"file:{sent}")
+    call_b = incoming(b)
+    answer(b, call_b, audio_sink=f"file:{received}")
+    wait_state(a, call_a, "active")
+    local_port = wait_state(b, call_b, "active")["Media"]["local-port"]
+    assert local_port in (rtp_min, rtp_min + 2)
+    time.sleep(3.5)
+    b.call(call_b, CALL, "Hangup")
+    wait_state(a, call_a, "terminated")
+    wait_file(received)
+    assert audio.contains_signal(sent, received, min_correlation=0.9)
+
+
+@pytest.mark.parametrize("status,reason", [(486, "busy"), (603, "declined")])
+def test_rejected_call(harness, status, reason):
+    pair = Pair(harness)
+    call_a = dial(pair.a, "sip:bob@127.0.0.1")
+    call_b = incoming(pair.b)
+    pair.b.call(call_b, CALL, "Reject", "(u)", (status,))
+    end = wait_state(pair.a, call_a, "terminated")
+    assert (end["StateReason"], end["SipStatus"]) == (reason, status)
+    assert wait_state(pair.b, call_b, "terminated")["StateReason"] == "rejected"
+    # Refused by us: not a missed call.
+    assert history(pair.b, missed=True) == []
+
+
+def test_cancel_before_answer_is_a_missed_call(harness):
+    pair = Pair(harness)
+    call_a = dial(pair.a, "sip:bob@127.0.0.1")
+    call_b = incoming(pair.b)
+    wait_state(pair.a, call_a, "ringing-out")
+    pair.a.call(call_a, CALL, "Hangup")
+    assert wait_state(pair.a, call_a, "terminated")["StateReason"] == "local-hangup"
+    assert wait_state(pair.b, call_b, "terminated")["StateReason"] == "cancelled"
+    missed = history(pair.b, missed=True)
+    assert len(missed) == 1 and missed[0]["missed"] and not missed[0]["seen"]
+    r = pair.b.ctl("history", "--missed")
+    assert "in!" in r.stdout and "cancelled" in r.stdout
+    assert pair.b.ctl("history", "seen", str(missed[0]["id"])).returncode == 0
+    assert history(pair.b, unseen=True) == []
+
+
+def test_no_answer_timeout(harness):
+    pair = Pair(harness, extra_a="[calls]\nno-answer-timeout=2\n")
+    call_a = dial(pair.a, "sip:bob@127.0.0.1")
+    call_b = incoming(pair.b)
+    end = wait_state(pair.a, call_a, "terminated", timeout=10)
+    assert end["StateReason"] == "no-answer"
+    assert wait_state(pair.b, call_b, "terminated")["StateReason"] == "cancelled"
+
+
+def test_call_to_unknown_user_and_bad_uris(harness):
+    pair = Pair(harness)
+    call = dial(pair.a, "sip:nobody@127.0.0.1")
+    end = wait_state(pair.a, call, "terminated")
+    assert (end["StateReason"], end["SipStatus"]) == ("not-found", 404)
+    for uri, message in [("sip:", "uri:"), ("sip:a b@c", "uri:"), ("", "uri: is empty"),
+                         ("http://example.org", "uri:")]:
+        with pytest.raises(GLib.Error) as e:
+            dial(pair.a, uri)
+        assert "org.dialtone.Phone1.Error.InvalidArguments" in str(e.value) and message in str(e.value)
+    with pytest.raises(GLib.Error) as e:
+        dial(pair.a, "sip:bob@127.0.0.1", audio_source="file:relative.wav")
+    assert "audio-source:" in str(e.value)
+    with pytest.raises(GLib.Error) as e:
+        pair.a.manager("Dial", "(sa{sv})", ("sip:bob@127.0.0.1", {"account": GLib.Variant("s", "nope")}),
+                       reply="(o)")
+    assert "org.dialtone.Phone1.Error.NotFound" in str(e.value)
+
+
+def test_wrong_state_methods(harness):
+    pair = Pair(harness)
+    call_a = dial(pair.a, "sip:bob@127.0.0.1")
+    call_b = incoming(pair.b)
+    with pytest.raises(GLib.Error) as e:
+        answer(pair.a, call_a)  # an outgoing call
+    assert "InvalidState" in str(e.value)
+    with pytest.raises(GLib.Error) as e:
+        pair.b.call(call_b, CALL, "Reject", "(u)", (200,))
+    assert "InvalidArguments" in str(e.value)
+    answer(pair.b, call_b)
+    wait_state(pair.a, call_a, "active")
+    with pytest.raises(GLib.Error) as e:
+        pair.b.call(call_b, CALL, "Reject", "(u)", (486,))
+    assert "InvalidState" in str(e.value)
+    pair.b.call(call_b, CALL, "Hangup")
+    wait_state(pair.b, call_b, "terminated")
+    with pytest.raises(GLib.Error) as e:
+        pair.b.call(call_b, CALL, "Hangup")
+    assert "InvalidState" in str(e.value)
+
+
+def test_twenty_concurrent_calls(harness, tmp_path):
+    pair = Pair(harness, codecs_a="pcmu")
+    sent = audio.make_test_signal(tmp_path / "sent.wav", 8000, seconds=4)
+    calls = [dial(pair.a, "sip:bob@127.0.0.1", audio_source=f"file:{sent}") for _ in range(20)]
+    answered = []
+    deadline = time.monotonic() + harness.timeout(30)
+    while len(answered) < 20 and time.monotonic() < deadline:
+        for path in pair.b.manager_prop("Calls"):
+            if path not in answered and state(pair.b, path) == "incoming":
+                answer(pair.b, path, audio_sink=f"file:{tmp_path / (path.split('/')[-1] + '.wav')}")
+                answered.append(path)
+        time.sleep(0.05)
+    assert len(answered) == 20
+    for path in calls:
+        wait_state(pair.a, path, "active", timeout=15)
+    time.sleep(4.5)
+    assert pair.a.manager("HangupAll", reply="(u)")[0] == 20
+    for path in answered:
+        wait_state(pair.b, path, "terminated")
+    for path in answered:
+        rec = tmp_path / (path.split("/")[-1] + ".wav")
+        wait_file(rec)
+        assert audio.contains_signal(sent, rec, min_correlation=0.9), rec
+    assert len(history(pair.a)) == 20 and len(history(pair.b)) == 20
+
+
+def test_killed_daemon_leaves_no_open_call(harness):
+    pair = Pair(harness)
+    call_a = dial(pair.a, "sip:bob@127.0.0.1")
+    call_b = incoming(pair.b)
+    answer(pair.b, call_b)
+    wait_state(pair.a, call_a, "active")
+    pair.b.process.signal(signal.SIGKILL)
+    pair.b.wait_exit()
+    with sqlite3.connect(pair.b.db_path) as db:
+        assert db.execute("SELECT state, ended_usec FROM calls").fetchall() == [("active", None)]
+    db.close()
+    pair.b.start()
+    entries = history(pair.b)
+    assert [(e["state"], e["state-reason"]) for e in entries] == [("terminated", "daemon-restart")]
+    assert entries[0]["ended-usec"] > 0
+    pair.a.call(call_a, CALL, "Hangup")
