@@ -45,7 +45,11 @@ dt_gst_engine_ensure_init (DtGstEngine  *self,
       return FALSE;
     }
   self->initialised = TRUE;
-  g_info ("GStreamer %s ready", gst_version_string ());
+  {
+    g_autofree char *version = gst_version_string ();
+
+    g_info ("%s ready", version);
+  }
   return TRUE;
 }
 
