@@ -275,7 +275,11 @@ make_sink (DtGstSession  *self,
           gst_object_unref (gst_object_ref_sink (bin));
           return NULL;
         }
-      g_object_set (file, "location", sink + 5, "async", FALSE, NULL);
+      /* Written as a sound card would play it (on the clock, after the
+       * jitter buffer), and straight to the file: what is in the file is
+       * what was heard, and survives an abrupt end. */
+      g_object_set (file, "location", sink + 5, "async", FALSE, "sync", TRUE, "buffer-mode", 2 /* unbuffered */,
+                    NULL);
       gst_bin_add_many (GST_BIN (bin), wav, file, NULL);
       gst_element_link (wav, file);
       pad = gst_element_get_static_pad (wav, "sink");
@@ -442,7 +446,12 @@ on_rtpbin_pad_added (GstElement *rtpbin,
   if (gst_pad_link (pad, sink_pad) != GST_PAD_LINK_OK)
     g_warning ("Cannot decode RTP stream %s", name);
   else
-    g_debug ("Decoding RTP stream %s (%s)", name, codec->name);
+    {
+      g_debug ("Decoding RTP stream %s (%s)", name, codec->name);
+      /* The sink now plays after the jitter buffer: have the pipeline
+       * take its latency into account (handled on the main thread). */
+      gst_element_post_message (snap->pipeline, gst_message_new_latency (GST_OBJECT (snap->pipeline)));
+    }
 }
 
 static GstPadProbeReturn
@@ -496,6 +505,13 @@ on_bus_message (GstBus     *bus,
                  error->message);
         break;
       }
+    case GST_MESSAGE_LATENCY:
+      /* The application's duty: without it, a branch added mid-call
+       * (the decoder after the jitter buffer) would play with the
+       * latency of the pipeline as it was before. */
+      if (self->pipeline != NULL)
+        gst_bin_recalculate_latency (GST_BIN (self->pipeline));
+      break;
     default:
       break;
     }
@@ -601,7 +617,10 @@ build_pipeline (DtGstSession              *self,
     return FALSE;
   /* A phone's jitter buffer: rtpbin's 200 ms default is a long pause in a
    * conversation. Late packets are dropped, not waited for. */
-  g_object_set (rtpbin, "latency", self->jitter_ms, "autoremove", TRUE, "drop-on-latency", TRUE, NULL);
+  /* Sender reports map RTP time to the capture time (RFC 3550 6.4.1),
+   * which is what lets the far end measure mouth-to-wire delay. */
+  g_object_set (rtpbin, "latency", self->jitter_ms, "autoremove", TRUE, "drop-on-latency", TRUE,
+                "rtcp-sync-send-time", FALSE, NULL);
   gst_bin_add (GST_BIN (pipeline), rtpbin);
 
   /* Sending: source → encoder → payloader → rtpbin, with no mixer for a

@@ -102,8 +102,16 @@ class SipClient:
                         bye_branch = f"z9hG4bK{random.getrandbits(48):x}"
                         self.send(self._request("BYE", uri, call_id, 2, from_tag, to, bye_branch), (host, port))
                 break
-        self.last = dict(uri=uri, call_id=call_id, from_tag=from_tag, branch=branch, target=(host, port))
+        self.last = dict(uri=uri, call_id=call_id, from_tag=from_tag, branch=branch, target=(host, port),
+                         to=next((r.header("to") for r in responses if 200 <= r.status < 300), None))
         return responses
+
+    def bye(self):
+        """End the last call, answered and left up (hang_up=False)."""
+        last = self.last
+        branch = f"z9hG4bK{random.getrandbits(48):x}"
+        self.send(self._request("BYE", last["uri"], last["call_id"], 2, last["from_tag"], last["to"], branch),
+                  last["target"])
 
     def cancel(self):
         """CANCEL the last INVITE (still ringing)."""
