@@ -265,24 +265,29 @@ make_sink (DtGstSession  *self,
   if (g_str_has_prefix (sink, "file:"))
     {
       GstElement *bin = gst_bin_new (NULL);
-      GstElement *wav = make ("wavenc", error);
+      GstElement *queue = make ("queue", error);
+      GstElement *wav = queue ? make ("wavenc", error) : NULL;
       GstElement *file = wav ? make ("filesink", error) : NULL;
       g_autoptr(GstPad) pad = NULL;
 
       if (file == NULL)
         {
+          g_clear_object (&queue);
           g_clear_object (&wav);
           gst_object_unref (gst_object_ref_sink (bin));
           return NULL;
         }
       /* Written as a sound card would play it (on the clock, after the
        * jitter buffer), and straight to the file: what is in the file is
-       * what was heard, and survives an abrupt end. */
+       * what was heard, and survives an abrupt end. A sound card takes a
+       * buffer and returns; a synced file sink blocks until its time, so
+       * the queue keeps that wait from holding packets in the jitter
+       * buffer (which would drop them as too late). */
       g_object_set (file, "location", sink + 5, "async", FALSE, "sync", TRUE, "buffer-mode", 2 /* unbuffered */,
                     NULL);
-      gst_bin_add_many (GST_BIN (bin), wav, file, NULL);
-      gst_element_link (wav, file);
-      pad = gst_element_get_static_pad (wav, "sink");
+      gst_bin_add_many (GST_BIN (bin), queue, wav, file, NULL);
+      gst_element_link_many (queue, wav, file, NULL);
+      pad = gst_element_get_static_pad (queue, "sink");
       gst_element_add_pad (bin, gst_ghost_pad_new ("sink", pad));
       return bin;
     }
