@@ -143,6 +143,27 @@ def test_silent_peer_ends_with_media_failed(harness, tmp_path):
     assert "no RTP received for 2 s" in d.output()
 
 
+def test_broken_audio_source_ends_with_media_failed(harness, tmp_path):
+    """A media error mid-call (a 'WAV' file that is not one) ends that call
+    with media-failed and a log line naming the element; the daemon serves
+    the next call."""
+    d = harness.daemon("phone", config=config("pcmu")).start()
+    d.add_account("lan", address="sip:phone@127.0.0.1", local_address="127.0.0.1")
+    bogus = tmp_path / "bogus.wav"
+    bogus.write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk" + bytes(range(256)) * 8)
+    peer = Sipp.uas(harness, "uas-answer.xml", calls=2)
+    call = dial(d, peer.uri("callee"), audio_source=f"file:{bogus}")
+    end = wait_state(d, call, "terminated", timeout=10)
+    assert end["StateReason"] == "media-failed", end
+    assert "wavparse" in d.output()
+
+    call = dial(d, peer.uri("callee"))
+    wait_state(d, call, "active")
+    d.call(call, CALL, "Hangup")
+    assert wait_state(d, call, "terminated")["StateReason"] == "local-hangup"
+    assert peer.wait() == 0, peer.report()
+
+
 # hostile INVITEs ------------------------------------------------------------
 
 BAD_INVITES = [

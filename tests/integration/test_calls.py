@@ -161,8 +161,14 @@ def test_call_from_bob_to_alice(harness, tmp_path):
     wait_state(pair.b, call_b, "terminated")
     wait_file(received)
     # Onsets keep their spacing: nothing was lost or stretched on the way.
-    delay = audio.delay_between(sent, received)
-    assert 0 <= delay < 0.3
+    # (Where they sit in the recording says little: it starts with the
+    # first packet, which may be silence sent while the file was opening.)
+    s, rate_s = audio.read_wav(sent)
+    r, rate_r = audio.read_wav(received)
+    pairs = audio.match_onsets(audio.burst_onsets(s, rate_s), audio.burst_onsets(r, rate_r), max_delay_s=2.0)
+    offsets = [b - a for a, b in pairs]
+    assert len(pairs) >= 7, pairs
+    assert max(offsets) - min(offsets) < 0.01, offsets
     calls = pair.a.ctl("--json", "history").json()
     assert calls[0]["direction"] == "incoming" and calls[0]["remote-uri"] == "sip:bob@127.0.0.1"
 
@@ -273,7 +279,11 @@ def test_wrong_state_methods(harness):
 
 
 def test_twenty_concurrent_calls(harness, tmp_path):
-    pair = Pair(harness, codecs_a="pcmu")
+    # Forty pipelines starting at once on two cores: under a sanitizer
+    # (several times slower) the receiving threads are late by more than
+    # the default 40 ms, and the jitter buffer rightly drops what is late.
+    jitter = "jitter-buffer=200\n" if harness.timeout(1) > 1 else ""
+    pair = Pair(harness, codecs_a="pcmu", extra_b=jitter)
     sent = audio.make_test_signal(tmp_path / "sent.wav", 8000, seconds=4)
     calls = [dial(pair.a, "sip:bob@127.0.0.1", audio_source=f"file:{sent}") for _ in range(20)]
     answered = []
@@ -314,3 +324,56 @@ def test_killed_daemon_leaves_no_open_call(harness):
     assert [(e["state"], e["state-reason"]) for e in entries] == [("terminated", "daemon-restart")]
     assert entries[0]["ended-usec"] > 0
     pair.a.call(call_a, CALL, "Hangup")
+
+
+def test_monitor_calls_hangup_all_and_history_limit(harness):
+    """What a shell user sees: monitor events for a call's life, `calls`,
+    `hangup --all`, and `history --limit`."""
+    import json
+    import subprocess
+    from harness import build_dir
+    pair = Pair(harness)
+    env = harness.env()
+    env["DBUS_SESSION_BUS_ADDRESS"] = pair.b.bus.address
+    monitor = subprocess.Popen([str(build_dir() / "tools" / "dialtonectl" / "dialtonectl"),
+                                "--json", "monitor", "--timeout", str(harness.timeout(30))],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        time.sleep(0.5)  # let it subscribe
+        calls_a = [dial(pair.a, "sip:bob@127.0.0.1") for _ in range(2)]
+        wait_for(lambda: len(pair.b.manager_prop("Calls")) == 2, harness.timeout(10), what="two incoming calls")
+        calls_b = pair.b.manager_prop("Calls")
+        for path in calls_b:
+            answer(pair.b, path)
+        for path in calls_a:
+            wait_state(pair.a, path, "active")
+
+        listed = pair.b.ctl("--json", "calls").json()
+        assert sorted(c["path"] for c in listed) == sorted(calls_b)
+        assert {c["state"] for c in listed} == {"active"}
+        r = pair.b.ctl("hangup", "--all")
+        assert r.returncode == 0, r
+        for path in calls_b:
+            assert wait_state(pair.b, path, "terminated")["StateReason"] == "local-hangup"
+        for path in calls_a:
+            assert wait_state(pair.a, path, "terminated")["StateReason"] == "remote-hangup"
+        time.sleep(0.5)
+    finally:
+        monitor.terminate()
+        out, err = monitor.communicate(timeout=10)
+    assert monitor.returncode == 0, err
+    events = [json.loads(line) for line in out.splitlines()]
+    for path in calls_b:
+        added = [e for e in events if e["event"] == "added" and e["path"] == path]
+        assert added and added[0]["interface"] == CALL and added[0]["value"]["State"] == "incoming", added
+        assert added[0]["value"]["RemoteUri"] == "sip:alice@127.0.0.1"
+        states = [e["value"] for e in events if e["path"] == path and e.get("member") == "State"]
+        assert states[-2:] == ["active", "terminated"], states
+        signals = [e["value"] for e in events if e["path"] == path and e.get("member") == "StateChanged"]
+        assert ["active", "terminated", "local-hangup"] in signals, signals
+
+    # Two calls in history; --limit 1 shows the newest only.
+    assert len(pair.b.ctl("--json", "history").json()) == 2
+    newest = pair.b.ctl("--json", "history", "--limit", "1").json()
+    assert len(newest) == 1 and newest[0]["id"] == max(e["id"] for e in history(pair.b))
+    assert pair.b.ctl("history", "--limit", "-1").returncode == 2
