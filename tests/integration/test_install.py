@@ -54,3 +54,23 @@ def test_systemd_analyze_verify(staged, tmp_path):
                          capture_output=True, text=True, env=env, timeout=60)
     # verify exits 0 on unknown keys, so any output at all is a failure.
     assert out.returncode == 0 and out.stdout + out.stderr == "", out.stdout + out.stderr
+
+
+def test_readme_demo_places_a_call():
+    """The README's first command, on this build (packages are already in):
+    status, then a call between two dialtoned on loopback, recorded."""
+    from harness import project_version
+    from harness.core import SOURCE_DIR, SANITIZER_ENV, sanitized
+    env = dict(os.environ, DIALTONE_BUILD_DIR=str(build_dir()), **SANITIZER_ENV)
+    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    r = subprocess.run([str(SOURCE_DIR / "scripts" / "demo.sh")], capture_output=True, text=True, env=env,
+                       stdin=subprocess.DEVNULL, timeout=180 if sanitized() else 60)
+    out = r.stdout
+    assert r.returncode == 0, out + r.stderr
+    assert f"dialtoned {project_version()} on the session bus" in out, out
+    assert re.search(r"0\s+active\s+outgoing", out), out
+    assert "remote-hangup" in out and "local-hangup" in out, out
+    recorded = re.search(r"bob recorded ([\d.]+) s of what he heard", out)
+    assert recorded and float(recorded.group(1)) >= 2.0, out
+    assert "stopped with exit status 0" in out, out
+    assert not re.search(r"ERROR: (Address|Leak)Sanitizer|runtime error", out + r.stderr), out + r.stderr
