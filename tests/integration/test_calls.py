@@ -377,3 +377,20 @@ def test_monitor_calls_hangup_all_and_history_limit(harness):
     newest = pair.b.ctl("--json", "history", "--limit", "1").json()
     assert len(newest) == 1 and newest[0]["id"] == max(e["id"] for e in history(pair.b))
     assert pair.b.ctl("history", "--limit", "-1").returncode == 2
+
+    # Paging and filters over D-Bus: newest first, offset skips, filters bind.
+    def list_calls(filt, offset, limit):
+        return pair.b.call("/org/dialtone/Phone1", HISTORY, "ListCalls", "(a{sv}uu)",
+                           (filt, offset, limit), reply="(aa{sv})")[0]
+    ids = [e["id"] for e in list_calls({}, 0, 0)]
+    assert ids == sorted(ids, reverse=True) and len(ids) == 2
+    assert [e["id"] for e in list_calls({}, 1, 1)] == ids[1:]
+    assert list_calls({}, 2, 0) == []
+    assert len(list_calls({"account": GLib.Variant("s", "bob"), "direction": GLib.Variant("s", "incoming")},
+                          0, 0)) == 2
+    assert list_calls({"direction": GLib.Variant("s", "outgoing")}, 0, 0) == []
+    assert list_calls({"account": GLib.Variant("s", "x' OR 1=1 --")}, 0, 0) == []
+    for bad in ({"colour": GLib.Variant("s", "red")}, {"missed": GLib.Variant("s", "yes")}):
+        with pytest.raises(GLib.Error) as e:
+            list_calls(bad, 0, 0)
+        assert "InvalidArguments" in str(e.value) and list(bad)[0] in str(e.value)
