@@ -171,7 +171,9 @@ char *
 dt_gst_engine_resolve_auto (DtGstEngine *self,
                             gboolean     is_source)
 {
-  if ((g_getenv ("PULSE_SERVER") != NULL || runtime_socket_exists ("pulse/native")) &&
+  const char *pulse_server = g_getenv ("PULSE_SERVER");
+
+  if (((pulse_server != NULL && *pulse_server != '\0') || runtime_socket_exists ("pulse/native")) &&
       factory_exists (is_source ? "pulsesrc" : "pulsesink"))
     return g_strdup ("pulse");
   if (runtime_socket_exists ("pipewire-0") && factory_exists (is_source ? "pipewiresrc" : "pipewiresink"))

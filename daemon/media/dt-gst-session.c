@@ -735,8 +735,20 @@ build_pipeline (DtGstSession              *self,
 
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
-      g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED,
-                           "the audio pipeline does not start (see the log for the element)");
+      /* The element that refused posted why; the watch would only see it
+       * after the call has already ended. */
+      g_autoptr(GstMessage) message = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+
+      if (message != NULL)
+        {
+          g_autoptr(GError) gst_error = NULL;
+
+          gst_message_parse_error (message, &gst_error, NULL);
+          g_set_error (error, DT_ERROR, DT_ERROR_FAILED, "the audio pipeline does not start: %s: %s",
+                       GST_OBJECT_NAME (GST_MESSAGE_SRC (message)), gst_error->message);
+        }
+      else
+        g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "the audio pipeline does not start");
       destroy_pipeline (self);
       return FALSE;
     }

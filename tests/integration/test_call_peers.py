@@ -4,6 +4,7 @@ busy, decline, offerless INVITE, remote hold, silent peer), and hostile
 INVITEs that must get an error response without disturbing the next call.
 """
 
+import re
 import time
 
 import pytest
@@ -151,11 +152,18 @@ def test_broken_audio_source_ends_with_media_failed(harness, tmp_path):
     d.add_account("lan", address="sip:phone@127.0.0.1", local_address="127.0.0.1")
     bogus = tmp_path / "bogus.wav"
     bogus.write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk" + bytes(range(256)) * 8)
-    peer = Sipp.uas(harness, "uas-answer.xml", calls=2)
+    peer = Sipp.uas(harness, "uas-answer.xml", calls=3)
     call = dial(d, peer.uri("callee"), audio_source=f"file:{bogus}")
     end = wait_state(d, call, "terminated", timeout=10)
     assert end["StateReason"] == "media-failed", end
     assert "wavparse" in d.output()
+
+    # A device that is not there: the pipeline does not start, and the
+    # reason names the element.
+    call = dial(d, peer.uri("callee"), audio_source="alsa:hw:99,0")
+    end = wait_state(d, call, "terminated", timeout=10)
+    assert end["StateReason"] == "media-failed", end
+    assert re.search(r"audio pipeline does not start: alsasrc\d*: ", d.output()), d.output()
 
     call = dial(d, peer.uri("callee"))
     wait_state(d, call, "active")

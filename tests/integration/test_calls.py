@@ -394,3 +394,56 @@ def test_monitor_calls_hangup_all_and_history_limit(harness):
         with pytest.raises(GLib.Error) as e:
             list_calls(bad, 0, 0)
         assert "InvalidArguments" in str(e.value) and list(bad)[0] in str(e.value)
+
+
+def test_audio_endpoints_auto_and_manager_properties(harness, tmp_path):
+    """With no sound server or card, `auto` falls back to silence/null with
+    one warning; the Manager's AudioSource/AudioSink set the default for
+    the next calls and refuse what is not an endpoint."""
+    from harness import free_port
+    try:
+        cards = open("/proc/asound/cards").read()
+    except OSError:
+        cards = ""
+    if "[" in cards:
+        pytest.skip("this machine has a sound card: 'auto' would use it")
+    env = {"PULSE_SERVER": ""}
+    a = harness.daemon("a", config="[media]\ncodecs=pcmu\n", env=env).start()
+    b = harness.daemon("b", config=config("pcmu", "audio-source=tone\n")).start()
+    ports = {}
+    for d, name in ((a, "alice"), (b, "bob")):
+        ports[name] = free_port()
+        d.add_account("lan", address=f"sip:{name}@127.0.0.1", local_address="127.0.0.1", local_port=ports[name])
+        d.wait_account("lan", "unregistered", "no-registrar")
+    assert (a.manager_prop("AudioSource"), a.manager_prop("AudioSink")) == ("auto", "auto")
+
+    for _ in range(2):
+        call = dial(a, f"sip:bob@127.0.0.1:{ports['bob']}")
+        answer(b, incoming(b))
+        wait_state(a, call, "active")
+        a.call(call, CALL, "Hangup")
+        wait_state(a, call, "terminated")
+    assert a.output().count("No sound server or sound card") == 1, a.output()
+
+    def set_prop(name, value):
+        a.call("/org/dialtone/Phone1", "org.freedesktop.DBus.Properties", "Set", "(ssv)",
+               ("org.dialtone.Phone1.Manager", name, GLib.Variant("s", value)))
+    for name, value in (("AudioSource", "speaker"), ("AudioSink", "file:relative.wav")):
+        with pytest.raises(GLib.Error) as e:
+            set_prop(name, value)
+        assert "InvalidArguments" in str(e.value) and name in str(e.value), e.value
+    assert a.manager_prop("AudioSource") == "auto"
+
+    heard = tmp_path / "heard.wav"
+    set_prop("AudioSink", f"file:{heard}")
+    assert a.manager_prop("AudioSink") == f"file:{heard}"
+    call_b = dial(b, f"sip:alice@127.0.0.1:{ports['alice']}")
+    call_a = incoming(a)
+    answer(a, call_a)  # no per-call sink: the Manager's applies
+    wait_state(b, call_b, "active")
+    time.sleep(2)
+    b.call(call_b, CALL, "Hangup")
+    wait_state(a, call_a, "terminated")
+    wait_file(heard)
+    samples, rate = audio.read_wav(heard)
+    assert audio.rms_dbfs(samples) > -30 and abs(audio.dominant_frequency(samples, rate) - 440) < 10
