@@ -7,6 +7,7 @@
 
 #include "dt-build-config.h"
 #include "dt-daemon.h"
+#include "sip/dt-sip-backend.h"
 
 static char *
 default_dir (const char *env_name,
@@ -54,6 +55,7 @@ main (int   argc,
     { NULL }
   };
 
+  dt_sip_backend_prepare_process ();
   setlocale (LC_ALL, "");
   /* Account files, the database and recordings hold private data. */
   umask (0077);

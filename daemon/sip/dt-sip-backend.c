@@ -879,6 +879,18 @@ dt_sip_backend_init (DtSipBackend *self)
   self->log_line = g_string_new (NULL);
 }
 
+/* Sofia 1.12.11 starts su_uniqueid.c with "done_once = 1": unless its
+ * random state was ever set up, its library destructor deletes thread key
+ * 0, which belongs to GLib, and a GLib thread still busy at exit (the
+ * signal or D-Bus worker) then crashes. Drawing one number makes Sofia
+ * create (and later delete) a key of its own. The daemon calls this first
+ * thing, since it may exit before any backend exists. */
+void
+dt_sip_backend_prepare_process (void)
+{
+  (void) su_randint (0, 1);
+}
+
 DtSipBackend *
 dt_sip_backend_new (const DtSipBackendOptions  *options,
                     GError                    **error)
@@ -890,12 +902,7 @@ dt_sip_backend_new (const DtSipBackendOptions  *options,
   for (guint i = 0; options->codecs && i < options->codecs->len; i++)
     g_ptr_array_add (self->codecs, dt_codec_copy (options->codecs->pdata[i]));
   su_init ();
-  /* Sofia 1.12.11 starts su_uniqueid.c with "done_once = 1": unless its
-   * random state was ever set up, its library destructor deletes thread
-   * key 0, which belongs to GLib, and a GLib thread still busy at exit
-   * then aborts. Drawing one number makes Sofia create (and later delete)
-   * a key of its own. */
-  (void) su_randint (0, 1);
+  dt_sip_backend_prepare_process ();
   su_home_init (self->home);
   /* Every Sofia module without a logger of its own uses the default one,
    * and its level: 3 keeps warnings, among them the only report of a

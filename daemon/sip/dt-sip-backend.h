@@ -20,4 +20,8 @@ typedef struct {
 DtSipBackend *dt_sip_backend_new (const DtSipBackendOptions  *options,
                                   GError                    **error);
 
+/* Call once at start, before any thread: makes the process's exit safe
+ * from a Sofia-SIP library destructor (see the definition). */
+void dt_sip_backend_prepare_process (void);
+
 G_END_DECLS
