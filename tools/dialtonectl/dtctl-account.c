@@ -66,6 +66,21 @@ dtctl_cmd_account_list (DtCtl              *ctl,
   return DTCTL_EXIT_OK;
 }
 
+/* The start of every verb that takes one ACCOUNT and no options of its
+ * own: NULL with *status set when it cannot go on (or --help was shown). */
+static DtGenAccount *
+parse_one_account (DtCtl              *ctl,
+                   const DtCtlCommand *command,
+                   int                 argc,
+                   char              **argv,
+                   int                *status)
+{
+  if (!dtctl_parse_options (ctl, command, NULL, &argc, &argv, 1, 1, status) ||
+      (*status = dtctl_connect (ctl)) != DTCTL_EXIT_OK)
+    return NULL;
+  return dtctl_resolve_account (ctl, argv[1], status);
+}
+
 int
 dtctl_cmd_account_show (DtCtl              *ctl,
                         const DtCtlCommand *command,
@@ -77,9 +92,7 @@ dtctl_cmd_account_show (DtCtl              *ctl,
   g_autoptr(GError) error = NULL;
   int status;
 
-  if (!dtctl_parse_options (ctl, command, NULL, &argc, &argv, 1, 1, &status) ||
-      (status = dtctl_connect (ctl)) != DTCTL_EXIT_OK ||
-      (account = dtctl_resolve_account (ctl, argv[1], &status)) == NULL)
+  if ((account = parse_one_account (ctl, command, argc, argv, &status)) == NULL)
     return status;
   if (!dt_gen_account_call_get_settings_sync (account, &settings, NULL, &error))
     return dtctl_fail (ctl, error);
@@ -361,9 +374,7 @@ dtctl_cmd_account_password (DtCtl              *ctl,
   gboolean ok;
   int status;
 
-  if (!dtctl_parse_options (ctl, command, NULL, &argc, &argv, 1, 1, &status) ||
-      (status = dtctl_connect (ctl)) != DTCTL_EXIT_OK ||
-      (account = dtctl_resolve_account (ctl, argv[1], &status)) == NULL)
+  if ((account = parse_one_account (ctl, command, argc, argv, &status)) == NULL)
     return status;
   secret = read_secret (dt_gen_account_get_id (account), &error);
   if (secret == NULL)
@@ -386,9 +397,7 @@ set_enabled (DtCtl              *ctl,
   g_autoptr(GError) error = NULL;
   int status;
 
-  if (!dtctl_parse_options (ctl, command, NULL, &argc, &argv, 1, 1, &status) ||
-      (status = dtctl_connect (ctl)) != DTCTL_EXIT_OK ||
-      (account = dtctl_resolve_account (ctl, argv[1], &status)) == NULL)
+  if ((account = parse_one_account (ctl, command, argc, argv, &status)) == NULL)
     return status;
   reply = g_dbus_proxy_call_sync (G_DBUS_PROXY (account), "org.freedesktop.DBus.Properties.Set",
                                   g_variant_new ("(ssv)", ACCOUNT_IFACE, "Enabled",
@@ -419,9 +428,7 @@ dtctl_cmd_account_register (DtCtl              *ctl,
   g_autoptr(GError) error = NULL;
   int status;
 
-  if (!dtctl_parse_options (ctl, command, NULL, &argc, &argv, 1, 1, &status) ||
-      (status = dtctl_connect (ctl)) != DTCTL_EXIT_OK ||
-      (account = dtctl_resolve_account (ctl, argv[1], &status)) == NULL)
+  if ((account = parse_one_account (ctl, command, argc, argv, &status)) == NULL)
     return status;
   return dt_gen_account_call_register_sync (account, NULL, &error) ? DTCTL_EXIT_OK
                                                                     : dtctl_fail (ctl, error);
@@ -437,9 +444,7 @@ dtctl_cmd_account_unregister (DtCtl              *ctl,
   g_autoptr(GError) error = NULL;
   int status;
 
-  if (!dtctl_parse_options (ctl, command, NULL, &argc, &argv, 1, 1, &status) ||
-      (status = dtctl_connect (ctl)) != DTCTL_EXIT_OK ||
-      (account = dtctl_resolve_account (ctl, argv[1], &status)) == NULL)
+  if ((account = parse_one_account (ctl, command, argc, argv, &status)) == NULL)
     return status;
   return dt_gen_account_call_unregister_sync (account, NULL, &error) ? DTCTL_EXIT_OK
                                                                       : dtctl_fail (ctl, error);
@@ -455,9 +460,7 @@ dtctl_cmd_account_remove (DtCtl              *ctl,
   g_autoptr(GError) error = NULL;
   int status;
 
-  if (!dtctl_parse_options (ctl, command, NULL, &argc, &argv, 1, 1, &status) ||
-      (status = dtctl_connect (ctl)) != DTCTL_EXIT_OK ||
-      (account = dtctl_resolve_account (ctl, argv[1], &status)) == NULL)
+  if ((account = parse_one_account (ctl, command, argc, argv, &status)) == NULL)
     return status;
   return dt_gen_manager_call_remove_account_sync (ctl->manager,
                                                   g_dbus_proxy_get_object_path (G_DBUS_PROXY (account)),

@@ -191,40 +191,47 @@ compare_by_index (gconstpointer a,
   return ia < ib ? -1 : ia > ib;
 }
 
-GList *
-dtctl_list_accounts (DtCtl *ctl)
+/* The proxies of every object that carries @interface, in index order. */
+static GList *
+list_proxies (DtCtl      *ctl,
+              const char *interface)
 {
   GList *objects = g_dbus_object_manager_get_objects (ctl->objects);
-  GList *accounts = NULL;
+  GList *proxies = NULL;
 
   for (GList *l = objects; l; l = l->next)
     {
-      DtGenAccount *account = dt_gen_object_get_account (DT_GEN_OBJECT (l->data));
-      if (account != NULL)
-        accounts = g_list_prepend (accounts, account);
+      GDBusInterface *proxy = g_dbus_object_get_interface (l->data, interface);
+      if (proxy != NULL)
+        proxies = g_list_prepend (proxies, proxy);
     }
   g_list_free_full (objects, g_object_unref);
-  return g_list_sort (accounts, compare_by_index);
+  return g_list_sort (proxies, compare_by_index);
+}
+
+GList *
+dtctl_list_accounts (DtCtl *ctl)
+{
+  return list_proxies (ctl, "org.dialtone.Phone1.Account");
 }
 
 GList *
 dtctl_list_calls (DtCtl *ctl)
 {
-  GList *objects = g_dbus_object_manager_get_objects (ctl->objects);
-  GList *calls = NULL;
-
-  for (GList *l = objects; l; l = l->next)
-    {
-      DtGenCall *call = dt_gen_object_get_call (DT_GEN_OBJECT (l->data));
-      if (call != NULL)
-        calls = g_list_prepend (calls, call);
-    }
-  g_list_free_full (objects, g_object_unref);
-  return g_list_sort (calls, compare_by_index);
+  return list_proxies (ctl, "org.dialtone.Phone1.Call");
 }
 
 static gboolean
 is_index (const char *spec);
+
+/* A full object path, or the index at its end. */
+static gboolean
+spec_names_path (const char *spec,
+                 const char *path)
+{
+  return (spec[0] == '/' && g_str_equal (path, spec)) ||
+         (is_index (spec) && dtctl_path_index (path) == (guint) g_ascii_strtoull (spec, NULL, 10));
+}
 
 DtGenCall *
 dtctl_resolve_call (DtCtl              *ctl,
@@ -248,8 +255,7 @@ dtctl_resolve_call (DtCtl              *ctl,
               g_set_object (&found, l->data);
             }
         }
-      else if ((spec[0] == '/' && g_str_equal (path, spec)) ||
-               (is_index (spec) && dtctl_path_index (path) == (guint) g_ascii_strtoull (spec, NULL, 10)))
+      else if (spec_names_path (spec, path))
         {
           g_set_object (&found, l->data);
           matches = 1;
@@ -295,9 +301,7 @@ dtctl_resolve_account (DtCtl      *ctl,
     {
       const char *path = g_dbus_proxy_get_object_path (G_DBUS_PROXY (l->data));
 
-      if ((spec[0] == '/' && g_str_equal (path, spec)) ||
-          (is_index (spec) && dtctl_path_index (path) == (guint) g_ascii_strtoull (spec, NULL, 10)) ||
-          g_strcmp0 (dt_gen_account_get_id (l->data), spec) == 0)
+      if (spec_names_path (spec, path) || g_strcmp0 (dt_gen_account_get_id (l->data), spec) == 0)
         found = g_object_ref (l->data);
     }
   g_list_free_full (accounts, g_object_unref);
