@@ -15,7 +15,7 @@ import time
 import pytest
 from gi.repository import GLib
 
-from harness import Kamailio, TestPKI, build_dir, wait_for
+from harness import Kamailio, build_dir
 
 ACCOUNT = "org.dialtone.Phone1.Account"
 FAST_SIP = "[sip]\ntransaction-timeout=3\n"
@@ -166,7 +166,6 @@ def test_bad_settings_are_refused(kamailio, phone, override, error, message):
 
 
 def test_wrong_argument_types_are_refused(phone):
-    bus = phone.bus.connection
     # a{ss} instead of a{sv}: GDBus refuses it before our code runs.
     with pytest.raises(GLib.Error) as e:
         phone.manager("CreateAccount", "(a{ss})", ({"id": "x", "address": "sip:x@y"},), reply="(o)")
@@ -178,7 +177,7 @@ def test_wrong_argument_types_are_refused(phone):
 
 def test_account_without_registrar(phone):
     phone.add_account("lan", address="sip:me@127.0.0.1", local_address="127.0.0.1")
-    props = phone.wait_account("lan", "unregistered", "no-registrar")
+    phone.wait_account("lan", "unregistered", "no-registrar")
     with pytest.raises(GLib.Error) as e:
         phone.call(phone.account_path("lan"), ACCOUNT, "Register")
     assert "org.dialtone.Phone1.Error.NotSupported" in str(e.value)

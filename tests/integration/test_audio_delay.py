@@ -34,7 +34,7 @@ import time
 import numpy as np
 import pytest
 
-from harness import SipClient, audio, free_port, sdp, wait_for
+from harness import SipClient, audio, free_port, sdp
 from test_calls import CALL, answer, config, incoming, wait_file, wait_state
 
 RATE = 8000

@@ -8,9 +8,8 @@ import re
 import time
 
 import pytest
-from gi.repository import GLib
 
-from harness import Baresip, SipClient, Sipp, audio, free_port, sdp, wait_for
+from harness import Baresip, SipClient, Sipp, audio, free_port, sdp
 from harness.baresip import make_source_wav
 from test_calls import CALL, answer, config, dial, history, incoming, state, wait_file, wait_state
 

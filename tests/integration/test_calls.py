@@ -6,16 +6,16 @@ speech, a chirp, tone bursts), the callee records what it receives, and the
 recording must match it (cross-correlation) at the expected delay.
 """
 
-import os
+import json
 import signal
 import sqlite3
-import statistics
+import subprocess
 import time
 
 import pytest
 from gi.repository import GLib
 
-from harness import Kamailio, wait_for
+from harness import Kamailio, build_dir, free_port, wait_for
 from harness import audio
 
 CALL = "org.dialtone.Phone1.Call"
@@ -152,7 +152,7 @@ def test_call_from_bob_to_alice(harness, tmp_path):
     r = pair.b.ctl("call", "alice", "--audio-source", f"file:{sent}")  # completed to sip:alice@127.0.0.1
     assert r.returncode == 0, r
     call_b = r.stdout.strip()
-    call_a = incoming(pair.a)
+    incoming(pair.a)
     r = pair.a.ctl("answer", "--audio-sink", f"file:{received}")
     assert r.returncode == 0, r
     assert pair.b.ctl("wait", call_b, "--state", "active", "--timeout", "10").returncode == 0
@@ -175,7 +175,6 @@ def test_call_from_bob_to_alice(harness, tmp_path):
 
 def test_direct_call_without_registrar(harness, tmp_path):
     """A LAN call straight to an IP and port, no registrar."""
-    from harness import free_port
     a = harness.daemon("a", config=config("pcmu")).start()
     # A firewall-friendly RTP range: b's ports must come from it.
     rtp_min = free_port() & ~1
@@ -329,9 +328,6 @@ def test_killed_daemon_leaves_no_open_call(harness):
 def test_monitor_calls_hangup_all_and_history_limit(harness):
     """What a shell user sees: monitor events for a call's life, `calls`,
     `hangup --all`, and `history --limit`."""
-    import json
-    import subprocess
-    from harness import build_dir
     pair = Pair(harness)
     env = harness.env()
     env["DBUS_SESSION_BUS_ADDRESS"] = pair.b.bus.address
@@ -400,7 +396,6 @@ def test_audio_endpoints_auto_and_manager_properties(harness, tmp_path):
     """With no sound server or card, `auto` falls back to silence/null with
     one warning; the Manager's AudioSource/AudioSink set the default for
     the next calls and refuse what is not an endpoint."""
-    from harness import free_port
     try:
         cards = open("/proc/asound/cards").read()
     except OSError:

@@ -1,7 +1,6 @@
 """dialtoned's life cycle: the bus name, configuration, the store, signals."""
 
 import hashlib
-import os
 import signal
 import sqlite3
 import stat

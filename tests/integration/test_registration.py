@@ -4,9 +4,6 @@ Every test checks the registrar's own view (its location table, the
 REGISTERs it logged), not only dialtoned's State.
 """
 
-import os
-import signal
-import stat
 import time
 
 import pytest

@@ -17,5 +17,5 @@ from .baresip import (Baresip, BaresipControl, BaresipError, analyze_wav, make_s
 
 __all__ = ["Harness", "Bus", "Daemon", "CtlResult", "build_dir", "project_version",
            "free_port", "wait_for", "TestPKI", "make_ca", "make_cert", "Kamailio", "unique_port",
-           "Sipp", "REGISTER_REPLY_CODES", "Baresip", "BaresipControl", "BaresipError",
+           "Sipp", "REGISTER_REPLY_CODES", "SipClient", "sdp", "Baresip", "BaresipControl", "BaresipError",
            "analyze_wav", "make_source_wav", "wav_complete"]

@@ -3,7 +3,6 @@ would not: malformed or hostile INVITEs, floods. It speaks just enough SIP
 to get a final response and clean up (ACK, CANCEL, BYE). Loopback only."""
 
 import random
-import re
 import socket
 import time
 import uuid
