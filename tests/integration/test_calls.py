@@ -442,3 +442,31 @@ def test_audio_endpoints_auto_and_manager_properties(harness, tmp_path):
     wait_file(heard)
     samples, rate = audio.read_wav(heard)
     assert audio.rms_dbfs(samples) > -30 and abs(audio.dominant_frequency(samples, rate) - 440) < 10
+
+
+def test_account_dial_and_ctl_account_option_choose_the_caller(harness):
+    """Account.Dial and `call --account` place the call from that account:
+    the callee sees it come from that account's address."""
+    a = harness.daemon("a", config=config("pcmu")).start()
+    b = harness.daemon("b", config=config("pcmu")).start()
+    b_port = free_port()
+    b.add_account("lan", address="sip:bob@127.0.0.1", local_address="127.0.0.1", local_port=b_port)
+    for name in ("alice", "carol"):
+        a.add_account(name, address=f"sip:{name}@127.0.0.1", local_address="127.0.0.1")
+        a.wait_account(name, "unregistered", "no-registrar")
+    target = f"sip:bob@127.0.0.1:{b_port}"
+
+    path = a.call(a.account_path("carol"), "org.dialtone.Phone1.Account", "Dial", "(sa{sv})", (target, {}),
+                  reply="(o)")[0]
+    call_b = incoming(b)
+    assert b.get(call_b, CALL, "RemoteUri") == "sip:carol@127.0.0.1"
+    assert a.get(path, CALL, "Account") == a.account_path("carol")
+    b.call(call_b, CALL, "Reject", "(u)", (486,))
+    wait_state(a, path, "terminated")
+
+    r = a.ctl("call", target, "--account", "alice")
+    assert r.returncode == 0, r
+    call_b = incoming(b)
+    assert b.get(call_b, CALL, "RemoteUri") == "sip:alice@127.0.0.1"
+    b.call(call_b, CALL, "Reject", "(u)", (486,))
+    assert a.ctl("call", target, "--account", "nobody").returncode != 0
