@@ -16,6 +16,13 @@
 #define RETRY_MAX_SECONDS 300.0
 
 static const char * const transports[] = { "udp", "tcp", "tls", NULL };
+static const char * const dtmf_modes[] = { "auto", "info", NULL };
+
+/* Settings that decide what the daemon does with calls, not how it
+ * signals: changing them leaves the registration and the calls alone. */
+static const char * const call_policy_keys[] = {
+  "auto-answer", "auto-answer-delay", "auto-answer-on-request", "do-not-disturb", "dtmf-mode", NULL
+};
 
 static gboolean
 check_id (const char  *value,
@@ -71,6 +78,11 @@ static const DtSettingSpec account_specs[] = {
   { .key = "tls-ca-file", .kind = DT_SETTING_STRING, .check = check_absolute_path },
   { .key = "tls-verify", .kind = DT_SETTING_BOOLEAN, .default_value = "true" },
   { .key = "user-agent", .kind = DT_SETTING_STRING, .default_value = "Dialtone/" DT_VERSION },
+  { .key = "auto-answer", .kind = DT_SETTING_BOOLEAN, .default_value = "false" },
+  { .key = "auto-answer-delay", .kind = DT_SETTING_UINT, .default_value = "0", .min = 0, .max = 3600 },
+  { .key = "auto-answer-on-request", .kind = DT_SETTING_BOOLEAN, .default_value = "false" },
+  { .key = "do-not-disturb", .kind = DT_SETTING_BOOLEAN, .default_value = "false" },
+  { .key = "dtmf-mode", .kind = DT_SETTING_CHOICE, .default_value = "auto", .choices = dtmf_modes },
   { NULL }
 };
 
@@ -400,19 +412,26 @@ dt_account_unregister (DtAccount  *self,
   return TRUE;
 }
 
-static gboolean
-settings_equal (const DtSettings *a,
-                const DtSettings *b)
+static char *
+settings_text (const DtSettings   *settings,
+               const char * const *leave_out)
 {
-  g_autoptr(GKeyFile) ka = g_key_file_new ();
-  g_autoptr(GKeyFile) kb = g_key_file_new ();
-  g_autofree char *ta = NULL;
-  g_autofree char *tb = NULL;
+  g_autoptr(GKeyFile) keyfile = g_key_file_new ();
 
-  dt_settings_save_keyfile (a, ka, "account");
-  dt_settings_save_keyfile (b, kb, "account");
-  ta = g_key_file_to_data (ka, NULL, NULL);
-  tb = g_key_file_to_data (kb, NULL, NULL);
+  dt_settings_save_keyfile (settings, keyfile, "account");
+  for (guint i = 0; leave_out && leave_out[i]; i++)
+    g_key_file_remove_key (keyfile, "account", leave_out[i], NULL);
+  return g_key_file_to_data (keyfile, NULL, NULL);
+}
+
+static gboolean
+settings_equal (const DtSettings   *a,
+                const DtSettings   *b,
+                const char * const *leave_out)
+{
+  g_autofree char *ta = settings_text (a, leave_out);
+  g_autofree char *tb = settings_text (b, leave_out);
+
   return g_str_equal (ta, tb);
 }
 
@@ -426,13 +445,15 @@ dt_account_replace_settings (DtAccount  *self,
   g_autoptr(DtSettings) old = self->settings;
   gboolean was_enabled = dt_settings_get_boolean (old, "enabled");
 
-  if (settings_equal (old, settings))
+  if (settings_equal (old, settings, NULL))
     {
       self->settings = g_steal_pointer (&old);
       dt_settings_free (settings);
       return FALSE;
     }
   self->settings = settings;
+  if (settings_equal (old, settings, call_policy_keys))
+    return TRUE;
 
   g_object_freeze_notify (G_OBJECT (self));
   for (guint i = PROP_ID; i <= PROP_ENABLED; i++)

@@ -1,5 +1,7 @@
 #include "dt-backend.h"
 
+#include "dt-error.h"
+
 G_DEFINE_INTERFACE (DtBackend, dt_backend, G_TYPE_OBJECT)
 
 static void
@@ -58,6 +60,35 @@ dt_backend_call_hangup (DtBackend *self,
                         DtCall    *call)
 {
   DT_BACKEND_GET_IFACE (self)->call_hangup (self, call);
+}
+
+gboolean
+dt_backend_call_reoffer (DtBackend         *self,
+                         DtCall            *call,
+                         DtMediaDirection   direction,
+                         GError           **error)
+{
+  if (DT_BACKEND_GET_IFACE (self)->call_reoffer == NULL)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED, "the backend cannot change a call's media");
+      return FALSE;
+    }
+  return DT_BACKEND_GET_IFACE (self)->call_reoffer (self, call, direction, error);
+}
+
+gboolean
+dt_backend_call_send_dtmf_info (DtBackend  *self,
+                                DtCall     *call,
+                                char        digit,
+                                guint       duration_ms,
+                                GError    **error)
+{
+  if (DT_BACKEND_GET_IFACE (self)->call_send_dtmf_info == NULL)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED, "the backend cannot send SIP INFO");
+      return FALSE;
+    }
+  return DT_BACKEND_GET_IFACE (self)->call_send_dtmf_info (self, call, digit, duration_ms, error);
 }
 
 const char *

@@ -61,6 +61,21 @@ struct _DtBackendInterface {
   void        (*call_hangup)        (DtBackend                 *self,
                                      DtCall                    *call);
 
+  /* Call control. reoffer sends a new offer in the dialog (re-INVITE)
+   * with our media @direction: the answer comes through
+   * dt_call_notify_media(), a refusal through
+   * dt_call_notify_reoffer_failed(). send_dtmf_info sends one digit as
+   * SIP INFO (application/dtmf-relay). */
+  gboolean    (*call_reoffer)       (DtBackend                 *self,
+                                     DtCall                    *call,
+                                     DtMediaDirection           direction,
+                                     GError                   **error);
+  gboolean    (*call_send_dtmf_info) (DtBackend                *self,
+                                      DtCall                   *call,
+                                      char                      digit,
+                                      guint                     duration_ms,
+                                      GError                  **error);
+
   /* Ends every network activity (unregister, end calls) and completes when
    * it is done or a bound the backend chooses has passed. */
   void        (*shutdown_async)  (DtBackend           *self,
@@ -98,6 +113,15 @@ void        dt_backend_call_reject     (DtBackend                 *self,
                                         guint                      status);
 void        dt_backend_call_hangup     (DtBackend                 *self,
                                         DtCall                    *call);
+gboolean    dt_backend_call_reoffer    (DtBackend                 *self,
+                                        DtCall                    *call,
+                                        DtMediaDirection           direction,
+                                        GError                   **error);
+gboolean    dt_backend_call_send_dtmf_info (DtBackend             *self,
+                                            DtCall                *call,
+                                            char                   digit,
+                                            guint                  duration_ms,
+                                            GError               **error);
 DtCall     *dt_backend_emit_incoming_call (DtBackend              *self,
                                            DtAccount              *account,
                                            const char             *remote_uri,

@@ -1,7 +1,16 @@
 #include "dt-call.h"
 
+#include <string.h>
+
 #include "dt-enum-types.h"
 #include "dt-error.h"
+
+/* A digit's tone, the silence after it, and a ',' pause. rtpdtmfsrc
+ * stretches a tone to at least 250 ms whatever it is told, so that is
+ * what we ask for over INFO too. */
+#define DTMF_TONE_MS   250
+#define DTMF_GAP_MS    100
+#define DTMF_PAUSE_MS  500
 
 struct _DtCall {
   GObject             parent_instance;
@@ -28,7 +37,17 @@ struct _DtCall {
   DtMediaSession     *media;
   char               *codec;
   gboolean            media_started;
+  gboolean            remote_telephone_event;
   guint               no_answer_id;
+  guint               auto_answer_id;
+
+  gboolean            muted;
+  gboolean            local_hold;       /* we hold: asked for, or in force */
+  GString            *dtmf_queue;       /* digits still to send */
+  guint               dtmf_timer;
+  char                dtmf_sounding;    /* the RFC 4733 event under way, or 0 */
+  char               *playback_path;
+  char               *recording_path;
 };
 
 enum {
@@ -40,11 +59,15 @@ enum {
   PROP_ANSWERED_USEC,
   PROP_ENDED_USEC,
   PROP_MEDIA_INFO,
+  PROP_MUTED,
+  PROP_RECORDING,
   N_PROPS
 };
 
 enum {
   SIGNAL_STATE_CHANGED,
+  SIGNAL_DTMF_RECEIVED,
+  SIGNAL_PLAYBACK_FINISHED,
   N_SIGNALS
 };
 
@@ -144,6 +167,34 @@ on_media_failed (DtMediaSession *media,
   end_with (self, DT_CALL_STATE_REASON_MEDIA_FAILED);
 }
 
+static void
+on_media_dtmf (DtMediaSession *media,
+               const char     *digit,
+               DtCall         *self)
+{
+  dt_call_notify_dtmf (self, digit[0]);
+}
+
+static void
+on_media_playback_finished (DtMediaSession *media,
+                            const char     *path,
+                            const char     *reason,
+                            DtCall         *self)
+{
+  g_clear_pointer (&self->playback_path, g_free);
+  g_info ("Call %u: playback of %s %s", self->index, path, reason);
+  g_signal_emit (self, signals[SIGNAL_PLAYBACK_FINISHED], 0, path, reason);
+}
+
+/* Our voice stops when the user mutes and while we hold: a held party
+ * must not overhear us. */
+static void
+apply_mute (DtCall *self)
+{
+  if (self->media != NULL && self->media_started)
+    dt_media_session_set_muted (self->media, self->muted || self->local_hold);
+}
+
 static gboolean
 ensure_media (DtCall  *self,
               GError **error)
@@ -165,6 +216,8 @@ ensure_media (DtCall  *self,
   if (self->media == NULL)
     return FALSE;
   g_signal_connect (self->media, "failed", G_CALLBACK (on_media_failed), self);
+  g_signal_connect (self->media, "dtmf-received", G_CALLBACK (on_media_dtmf), self);
+  g_signal_connect (self->media, "playback-finished", G_CALLBACK (on_media_playback_finished), self);
   return TRUE;
 }
 
@@ -338,6 +391,8 @@ dt_call_notify_media (DtCall                   *self,
       return;
     }
   self->media_started = TRUE;
+  self->remote_telephone_event = dt_media_description_dtmf_codec (remote) != NULL;
+  apply_mute (self);
   if (codec != NULL)
     {
       g_free (self->codec);
@@ -352,11 +407,14 @@ dt_call_notify_media (DtCall                   *self,
       set_state (self, DT_CALL_STATE_EARLY_MEDIA, DT_CALL_STATE_REASON_NONE);
       break;
     case DT_CALL_STATE_ACTIVE:
-      if (!DT_MEDIA_DIRECTION_RECEIVES (remote->direction))
-        set_state (self, DT_CALL_STATE_REMOTE_HELD, DT_CALL_STATE_REASON_NONE);
-      break;
+    case DT_CALL_STATE_HELD:
     case DT_CALL_STATE_REMOTE_HELD:
-      if (DT_MEDIA_DIRECTION_RECEIVES (remote->direction))
+      /* Our hold shows first: it is the one the user can undo. */
+      if (self->local_hold)
+        set_state (self, DT_CALL_STATE_HELD, DT_CALL_STATE_REASON_NONE);
+      else if (!DT_MEDIA_DIRECTION_RECEIVES (remote->direction))
+        set_state (self, DT_CALL_STATE_REMOTE_HELD, DT_CALL_STATE_REASON_NONE);
+      else
         set_state (self, DT_CALL_STATE_ACTIVE, DT_CALL_STATE_REASON_NONE);
       break;
     default:
@@ -385,6 +443,8 @@ dt_call_notify_ended (DtCall            *self,
   if (dt_call_is_ended (self))
     return;
   g_clear_handle_id (&self->no_answer_id, g_source_remove);
+  g_clear_handle_id (&self->auto_answer_id, g_source_remove);
+  g_clear_handle_id (&self->dtmf_timer, g_source_remove);
   /* Our own reason for ending (no answer, media failure, rejection) beats
    * the signalling's view of it (we sent CANCEL or BYE). */
   if (self->pending_reason != DT_CALL_STATE_REASON_NONE)
@@ -401,6 +461,17 @@ dt_call_notify_ended (DtCall            *self,
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ENDED_USEC]);
   g_object_thaw_notify (G_OBJECT (self));
   set_state (self, DT_CALL_STATE_TERMINATED, reason);
+  if (self->playback_path != NULL)
+    {
+      g_autofree char *path = g_steal_pointer (&self->playback_path);
+
+      g_signal_emit (self, signals[SIGNAL_PLAYBACK_FINISHED], 0, path, "stopped");
+    }
+  if (self->recording_path != NULL)
+    {
+      g_clear_pointer (&self->recording_path, g_free);
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_RECORDING]);
+    }
 }
 
 void
@@ -418,6 +489,350 @@ dt_call_set_endpoints (DtCall     *self,
       g_free (self->profile->audio_sink);
       self->profile->audio_sink = g_strdup (audio_sink);
     }
+}
+
+/* Call control */
+
+static gboolean
+in_conversation (DtCall *self)
+{
+  return self->state == DT_CALL_STATE_ACTIVE || self->state == DT_CALL_STATE_HELD ||
+         self->state == DT_CALL_STATE_REMOTE_HELD;
+}
+
+static gboolean
+require_conversation (DtCall      *self,
+                      const char  *what,
+                      GError     **error)
+{
+  if (in_conversation (self) && self->media != NULL && self->media_started)
+    return TRUE;
+  g_set_error (error, DT_ERROR, DT_ERROR_INVALID_STATE, "%s needs an answered call (it is %s)", what,
+               dt_enum_to_nick (DT_TYPE_CALL_STATE, self->state));
+  return FALSE;
+}
+
+static gboolean
+set_local_hold (DtCall    *self,
+                gboolean   hold,
+                GError   **error)
+{
+  /* RFC 6337: sendonly to hold; the answer says whether they hold too. */
+  DtMediaDirection direction = hold ? DT_MEDIA_DIRECTION_SENDONLY : DT_MEDIA_DIRECTION_SENDRECV;
+
+  self->local_hold = hold;
+  if (!dt_backend_call_reoffer (self->backend, self, direction, error))
+    {
+      self->local_hold = !hold;
+      return FALSE;
+    }
+  apply_mute (self);
+  return TRUE;
+}
+
+gboolean
+dt_call_hold (DtCall  *self,
+              GError **error)
+{
+  if (!require_conversation (self, "hold", error))
+    return FALSE;
+  if (self->local_hold)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_STATE, "the call is on hold already");
+      return FALSE;
+    }
+  g_info ("Call %u: holding", self->index);
+  return set_local_hold (self, TRUE, error);
+}
+
+gboolean
+dt_call_resume (DtCall  *self,
+                GError **error)
+{
+  if (!require_conversation (self, "resume", error))
+    return FALSE;
+  if (!self->local_hold)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_STATE, "the call is not on hold");
+      return FALSE;
+    }
+  g_info ("Call %u: resuming", self->index);
+  return set_local_hold (self, FALSE, error);
+}
+
+gboolean
+dt_call_is_held_locally (DtCall *self)
+{
+  return self->local_hold;
+}
+
+/* The remote refused our new offer: the call stays as it was. */
+void
+dt_call_notify_reoffer_failed (DtCall     *self,
+                               guint       sip_status,
+                               const char *sip_reason)
+{
+  if (dt_call_is_ended (self))
+    return;
+  g_warning ("Call %u: the remote refused to %s the call: %u %s", self->index,
+             self->local_hold ? "hold" : "resume", sip_status, sip_reason ? sip_reason : "");
+  self->local_hold = self->state == DT_CALL_STATE_HELD;
+  apply_mute (self);
+}
+
+gboolean
+dt_call_get_muted (DtCall *self)
+{
+  return self->muted;
+}
+
+void
+dt_call_set_muted (DtCall   *self,
+                   gboolean  muted)
+{
+  if (self->muted == !!muted)
+    return;
+  self->muted = !!muted;
+  g_info ("Call %u: %s", self->index, muted ? "muted" : "unmuted");
+  apply_mute (self);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MUTED]);
+}
+
+/* DTMF: one digit at a time, each a tone then a gap, so that the far end
+ * sees every digit however fast they were asked for. */
+
+static gboolean send_next_dtmf (gpointer user_data);
+
+static gboolean
+end_dtmf_tone (gpointer user_data)
+{
+  DtCall *self = user_data;
+
+  if (self->dtmf_sounding != 0 && self->media != NULL)
+    dt_media_session_send_dtmf (self->media, self->dtmf_sounding, FALSE);
+  self->dtmf_sounding = 0;
+  self->dtmf_timer = g_timeout_add (DTMF_GAP_MS, send_next_dtmf, self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+send_next_dtmf (gpointer user_data)
+{
+  DtCall *self = user_data;
+  const char *mode = dt_settings_get_string (dt_account_get_settings (self->account), "dtmf-mode");
+  g_autoptr(GError) error = NULL;
+  char digit;
+
+  self->dtmf_timer = 0;
+  if (self->dtmf_queue == NULL || self->dtmf_queue->len == 0 || !in_conversation (self))
+    return G_SOURCE_REMOVE;
+  digit = self->dtmf_queue->str[0];
+  g_string_erase (self->dtmf_queue, 0, 1);
+  if (digit == ',')
+    {
+      self->dtmf_timer = g_timeout_add (DTMF_PAUSE_MS, send_next_dtmf, self);
+      return G_SOURCE_REMOVE;
+    }
+  /* RFC 4733 when the remote takes it, SIP INFO otherwise or when the
+   * account says so. */
+  if (g_strcmp0 (mode, "info") != 0 && self->remote_telephone_event &&
+      dt_media_session_send_dtmf (self->media, digit, TRUE))
+    {
+      g_debug ("Call %u: DTMF %c (RFC 4733)", self->index, digit);
+      self->dtmf_sounding = digit;
+      self->dtmf_timer = g_timeout_add (DTMF_TONE_MS, end_dtmf_tone, self);
+      return G_SOURCE_REMOVE;
+    }
+  g_debug ("Call %u: DTMF %c (SIP INFO)", self->index, digit);
+  if (!dt_backend_call_send_dtmf_info (self->backend, self, digit, DTMF_TONE_MS, &error))
+    g_warning ("Call %u: cannot send DTMF %c: %s", self->index, digit, error->message);
+  self->dtmf_timer = g_timeout_add (DTMF_TONE_MS + DTMF_GAP_MS, send_next_dtmf, self);
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+dt_call_send_dtmf (DtCall      *self,
+                   const char  *digits,
+                   GError     **error)
+{
+  if (digits == NULL || *digits == '\0')
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "digits: empty");
+      return FALSE;
+    }
+  for (const char *p = digits; *p; p++)
+    if (!strchr ("0123456789*#ABCDabcd,", *p))
+      {
+        g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                     "digits: '%c' is not a DTMF digit (0-9 * # A-D, ',' for a pause)", *p);
+        return FALSE;
+      }
+  if (strlen (digits) > 256)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "digits: more than 256");
+      return FALSE;
+    }
+  if (!require_conversation (self, "sending DTMF", error))
+    return FALSE;
+  if (self->dtmf_queue == NULL)
+    self->dtmf_queue = g_string_new (NULL);
+  for (const char *p = digits; *p; p++)
+    g_string_append_c (self->dtmf_queue, g_ascii_toupper (*p));
+  if (self->dtmf_timer == 0)
+    send_next_dtmf (self);
+  return TRUE;
+}
+
+void
+dt_call_notify_dtmf (DtCall *self,
+                     char    digit)
+{
+  char text[2] = { g_ascii_toupper (digit), 0 };
+
+  if (dt_call_is_ended (self) || !strchr ("0123456789*#ABCD", text[0]) || text[0] == 0)
+    return;
+  g_info ("Call %u: DTMF %s received", self->index, text);
+  g_signal_emit (self, signals[SIGNAL_DTMF_RECEIVED], 0, text);
+}
+
+/* Files */
+
+static gboolean
+check_path (const char  *path,
+            GError     **error)
+{
+  if (path == NULL || !g_path_is_absolute (path))
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "path: '%s' is not an absolute path",
+                   path ? path : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+dt_call_play_file (DtCall      *self,
+                   const char  *path,
+                   gboolean     loop,
+                   gboolean     mix,
+                   GError     **error)
+{
+  if (!check_path (path, error) || !require_conversation (self, "playing a file", error))
+    return FALSE;
+  if (!dt_media_session_play_file (self->media, path, loop, mix, error))
+    return FALSE;
+  g_free (self->playback_path);
+  self->playback_path = g_strdup (path);
+  g_info ("Call %u: playing %s%s%s", self->index, path, loop ? ", looped" : "", mix ? ", mixed" : "");
+  return TRUE;
+}
+
+gboolean
+dt_call_stop_playback (DtCall  *self,
+                       GError **error)
+{
+  if (self->playback_path == NULL)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_STATE, "no file is playing");
+      return FALSE;
+    }
+  dt_media_session_stop_playback (self->media);
+  return TRUE;
+}
+
+gboolean
+dt_call_start_recording (DtCall                    *self,
+                         const char                *path,
+                         const DtRecordingOptions  *options,
+                         GError                   **error)
+{
+  if (!check_path (path, error) || !require_conversation (self, "recording", error))
+    return FALSE;
+  if (!dt_media_session_start_recording (self->media, path, options, error))
+    return FALSE;
+  g_free (self->recording_path);
+  self->recording_path = g_strdup (path);
+  g_info ("Call %u: recording to %s", self->index, path);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_RECORDING]);
+  return TRUE;
+}
+
+gboolean
+dt_call_stop_recording (DtCall  *self,
+                        GError **error)
+{
+  if (self->recording_path == NULL)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_STATE, "the call is not being recorded");
+      return FALSE;
+    }
+  dt_media_session_stop_recording (self->media);
+  g_clear_pointer (&self->recording_path, g_free);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_RECORDING]);
+  return TRUE;
+}
+
+const char *
+dt_call_get_recording (DtCall *self)
+{
+  return self->recording_path ? self->recording_path : "";
+}
+
+/* Auto-answer */
+
+static gboolean
+on_auto_answer (gpointer user_data)
+{
+  DtCall *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  self->auto_answer_id = 0;
+  if (self->state != DT_CALL_STATE_INCOMING)
+    return G_SOURCE_REMOVE;
+  g_message ("Call %u: answering automatically", self->index);
+  if (!dt_call_answer (self, &error))
+    g_warning ("Call %u: cannot answer automatically: %s", self->index, error->message);
+  return G_SOURCE_REMOVE;
+}
+
+/* The earliest request wins: an account's delay or the caller's. Always
+ * from the main loop, after the backend has taken the call. */
+void
+dt_call_schedule_auto_answer (DtCall *self,
+                              guint   delay_s)
+{
+  if (self->state != DT_CALL_STATE_INCOMING)
+    return;
+  g_clear_handle_id (&self->auto_answer_id, g_source_remove);
+  g_info ("Call %u: will answer automatically in %u s", self->index, delay_s);
+  self->auto_answer_id = delay_s == 0 ? g_idle_add (on_auto_answer, self)
+                                      : g_timeout_add_seconds (delay_s, on_auto_answer, self);
+}
+
+/* The caller asked to be answered (Call-Info answer-after, Answer-Mode:
+ * Auto): honoured only where the account allows it. */
+void
+dt_call_notify_answer_requested (DtCall *self,
+                                 guint   delay_s)
+{
+  const DtSettings *settings = dt_account_get_settings (self->account);
+
+  if (!dt_settings_get_boolean (settings, "auto-answer-on-request"))
+    {
+      g_info ("Call %u: the caller asks to be answered automatically; the account does not allow it",
+              self->index);
+      return;
+    }
+  if (self->auto_answer_id == 0)
+    dt_call_schedule_auto_answer (self, delay_s);
+}
+
+/* Do-not-disturb: turned away busy, kept in the history as missed. */
+void
+dt_call_refuse_busy (DtCall *self)
+{
+  self->pending_reason = DT_CALL_STATE_REASON_DO_NOT_DISTURB;
+  dt_backend_call_reject (self->backend, self, 486);
 }
 
 guint dt_call_get_index (DtCall *self) { return self->index; }
@@ -476,6 +891,12 @@ dt_call_get_property (GObject    *object,
     case PROP_MEDIA_INFO:
       g_value_take_variant (value, g_variant_ref_sink (dt_call_get_media_info (self)));
       break;
+    case PROP_MUTED:
+      g_value_set_boolean (value, self->muted);
+      break;
+    case PROP_RECORDING:
+      g_value_set_string (value, dt_call_get_recording (self));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -487,6 +908,8 @@ dt_call_dispose (GObject *object)
   DtCall *self = DT_CALL (object);
 
   g_clear_handle_id (&self->no_answer_id, g_source_remove);
+  g_clear_handle_id (&self->auto_answer_id, g_source_remove);
+  g_clear_handle_id (&self->dtmf_timer, g_source_remove);
   if (self->media != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->media, self);
@@ -510,6 +933,10 @@ dt_call_finalize (GObject *object)
   g_free (self->local_uri);
   g_free (self->sip_reason);
   g_free (self->codec);
+  g_free (self->playback_path);
+  g_free (self->recording_path);
+  if (self->dtmf_queue)
+    g_string_free (self->dtmf_queue, TRUE);
   dt_call_profile_free (self->profile);
   G_OBJECT_CLASS (dt_call_parent_class)->finalize (object);
 }
@@ -534,7 +961,18 @@ dt_call_class_init (DtCallClass *klass)
   props[PROP_ENDED_USEC] = g_param_spec_int64 ("ended-usec", NULL, NULL, 0, G_MAXINT64, 0, flags);
   props[PROP_MEDIA_INFO] = g_param_spec_variant ("media-info", NULL, NULL, G_VARIANT_TYPE_VARDICT,
                                                  NULL, flags);
+  props[PROP_MUTED] = g_param_spec_boolean ("muted", NULL, NULL, FALSE, flags);
+  props[PROP_RECORDING] = g_param_spec_string ("recording", NULL, NULL, NULL, flags);
   g_object_class_install_properties (object_class, N_PROPS, props);
+
+  /* (digit) */
+  signals[SIGNAL_DTMF_RECEIVED] =
+    g_signal_new ("dtmf-received", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  /* (path, reason) */
+  signals[SIGNAL_PLAYBACK_FINISHED] =
+    g_signal_new ("playback-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
 
   /* (old, new, reason) */
   signals[SIGNAL_STATE_CHANGED] =

@@ -77,7 +77,46 @@ gboolean          dt_call_hangup             (DtCall  *self,
                                               GError **error);
 void              dt_call_end_for_shutdown   (DtCall  *self);
 
+/* Call control and automation. Each fails with InvalidState when the
+ * call is not answered (or not in the state it needs), InvalidArguments
+ * for bad input. */
+gboolean          dt_call_hold               (DtCall  *self,
+                                              GError **error);
+gboolean          dt_call_resume             (DtCall  *self,
+                                              GError **error);
+gboolean          dt_call_is_held_locally    (DtCall  *self);
+gboolean          dt_call_get_muted          (DtCall  *self);
+void              dt_call_set_muted          (DtCall  *self,
+                                              gboolean muted);
+gboolean          dt_call_send_dtmf          (DtCall      *self,
+                                              const char  *digits,
+                                              GError     **error);
+gboolean          dt_call_play_file          (DtCall      *self,
+                                              const char  *path,
+                                              gboolean     loop,
+                                              gboolean     mix,
+                                              GError     **error);
+gboolean          dt_call_stop_playback      (DtCall  *self,
+                                              GError **error);
+gboolean          dt_call_start_recording    (DtCall                    *self,
+                                              const char                *path,
+                                              const DtRecordingOptions  *options,
+                                              GError                   **error);
+gboolean          dt_call_stop_recording     (DtCall  *self,
+                                              GError **error);
+const char       *dt_call_get_recording      (DtCall  *self);
+void              dt_call_schedule_auto_answer (DtCall *self,
+                                                guint   delay_s);
+void              dt_call_refuse_busy        (DtCall  *self);
+
 /* From the backend. */
+void              dt_call_notify_reoffer_failed (DtCall     *self,
+                                                 guint       sip_status,
+                                                 const char *sip_reason);
+void              dt_call_notify_dtmf        (DtCall     *self,
+                                              char        digit);
+void              dt_call_notify_answer_requested (DtCall *self,
+                                                   guint   delay_s);
 void              dt_call_notify_progress    (DtCall                   *self,
                                               guint                     sip_status,
                                               const char               *sip_reason);

@@ -33,6 +33,7 @@ struct _DtManager {
 static const DtSettingSpec call_option_specs[] = {
   { .key = "audio-source", .kind = DT_SETTING_STRING },
   { .key = "audio-sink", .kind = DT_SETTING_STRING },
+  { .key = "hold-others", .kind = DT_SETTING_BOOLEAN, .default_value = "false" },
   { NULL }
 };
 
@@ -583,6 +584,26 @@ add_call (DtManager       *self,
   return call;
 }
 
+/* Call waiting: the calls the user was talking on go on hold when they
+ * take another one. */
+static void
+hold_others (DtManager *self,
+             DtCall    *call)
+{
+  for (guint i = 0; i < self->calls->len; i++)
+    {
+      DtCall *other = self->calls->pdata[i];
+      DtCallState state = dt_call_get_state (other);
+      g_autoptr(GError) error = NULL;
+
+      if (other == call || dt_call_is_held_locally (other) ||
+          (state != DT_CALL_STATE_ACTIVE && state != DT_CALL_STATE_REMOTE_HELD))
+        continue;
+      if (!dt_call_hold (other, &error))
+        g_warning ("Call %u: cannot hold it: %s", dt_call_get_index (other), error->message);
+    }
+}
+
 static gboolean
 apply_call_options (DtManager  *self,
                     DtCall     *call,
@@ -608,6 +629,8 @@ apply_call_options (DtManager  *self,
     }
   if (call != NULL)
     dt_call_set_endpoints (call, source, sink);
+  if (call != NULL && dt_settings_get_boolean (parsed, "hold-others"))
+    hold_others (self, call);
   return TRUE;
 }
 
@@ -737,6 +760,16 @@ dt_manager_hangup_all (DtManager *self)
   return count;
 }
 
+static gboolean
+refuse_busy (gpointer user_data)
+{
+  DtCall *call = user_data;
+
+  if (dt_call_get_state (call) == DT_CALL_STATE_INCOMING)
+    dt_call_refuse_busy (call);
+  return G_SOURCE_REMOVE;
+}
+
 static DtCall *
 on_incoming_call (DtBackend  *backend,
                   DtAccount  *account,
@@ -745,6 +778,7 @@ on_incoming_call (DtBackend  *backend,
                   const char *local_uri,
                   DtManager  *self)
 {
+  const DtSettings *settings;
   DtCall *call;
 
   if (self->engine == NULL || !self->started)
@@ -753,5 +787,15 @@ on_incoming_call (DtBackend  *backend,
                    local_uri);
   g_message ("Call %u: incoming from %s on %s", dt_call_get_index (call), remote_uri,
              dt_account_get_id (account));
+  settings = dt_account_get_settings (account);
+  if (dt_settings_get_boolean (settings, "do-not-disturb"))
+    {
+      /* Turned away once the backend holds the call, so it shows as a
+       * missed call like any other. */
+      g_message ("Call %u: do not disturb: refused busy", dt_call_get_index (call));
+      g_idle_add_full (G_PRIORITY_DEFAULT, refuse_busy, g_object_ref (call), g_object_unref);
+    }
+  else if (dt_settings_get_boolean (settings, "auto-answer"))
+    dt_call_schedule_auto_answer (call, dt_settings_get_uint (settings, "auto-answer-delay"));
   return g_object_ref (call);
 }

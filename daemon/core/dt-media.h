@@ -11,7 +11,21 @@ G_BEGIN_DECLS
  * SDP), plays once start() gives it both sides' descriptions, and can be
  * started again (re-INVITE: hold, codec change). It reports a failure it
  * cannot recover from with the "failed" signal (a message naming what
- * failed), on the main thread. */
+ * failed), on the main thread; likewise "dtmf-received" (a digit, as a
+ * one-character string) for RFC 4733 events, and "playback-finished"
+ * (path, reason: "finished", "stopped", "failed"). The call automation
+ * functions may leave a NULL in the table: the wrappers then say the
+ * session cannot do it. */
+
+typedef enum {
+  DT_RECORDING_FORMAT_WAV,
+  DT_RECORDING_FORMAT_OGG_OPUS,
+} DtRecordingFormat;
+
+typedef struct {
+  DtRecordingFormat format;
+  gboolean          split;      /* two channels: ours left, theirs right */
+} DtRecordingOptions;
 
 typedef struct {
   const char *bind_address;     /* IP literal, NULL: any */
@@ -37,6 +51,26 @@ struct _DtMediaSessionInterface {
                                     GError                  **error);
   void        (*stop)              (DtMediaSession           *self);
   GVariant   *(*get_info)          (DtMediaSession           *self);
+
+  /* Call automation, on a started session. */
+  void        (*set_muted)         (DtMediaSession           *self,
+                                    gboolean                  muted);
+  /* Starts (@start) or ends the RFC 4733 event for @digit; FALSE when the
+   * remote did not accept telephone-event. */
+  gboolean    (*send_dtmf)         (DtMediaSession           *self,
+                                    char                      digit,
+                                    gboolean                  start);
+  gboolean    (*play_file)         (DtMediaSession           *self,
+                                    const char               *path,
+                                    gboolean                  loop,
+                                    gboolean                  mix,
+                                    GError                  **error);
+  void        (*stop_playback)     (DtMediaSession           *self);
+  gboolean    (*start_recording)   (DtMediaSession           *self,
+                                    const char               *path,
+                                    const DtRecordingOptions *options,
+                                    GError                  **error);
+  void        (*stop_recording)    (DtMediaSession           *self);
 };
 
 const char *dt_media_session_get_local_address (DtMediaSession           *self);
@@ -47,6 +81,22 @@ gboolean    dt_media_session_start             (DtMediaSession           *self,
                                                 GError                  **error);
 void        dt_media_session_stop              (DtMediaSession           *self);
 GVariant   *dt_media_session_get_info          (DtMediaSession           *self);
+void        dt_media_session_set_muted         (DtMediaSession           *self,
+                                                gboolean                  muted);
+gboolean    dt_media_session_send_dtmf         (DtMediaSession           *self,
+                                                char                      digit,
+                                                gboolean                  start);
+gboolean    dt_media_session_play_file         (DtMediaSession           *self,
+                                                const char               *path,
+                                                gboolean                  loop,
+                                                gboolean                  mix,
+                                                GError                  **error);
+void        dt_media_session_stop_playback     (DtMediaSession           *self);
+gboolean    dt_media_session_start_recording   (DtMediaSession           *self,
+                                                const char               *path,
+                                                const DtRecordingOptions *options,
+                                                GError                  **error);
+void        dt_media_session_stop_recording    (DtMediaSession           *self);
 
 #define DT_TYPE_MEDIA_ENGINE (dt_media_engine_get_type ())
 G_DECLARE_INTERFACE (DtMediaEngine, dt_media_engine, DT, MEDIA_ENGINE, GObject)

@@ -515,6 +515,8 @@ sync_call (ExportedCall *ec)
   dt_gen_call_set_answered_usec (s, (guint64) dt_call_get_answered_usec (c));
   dt_gen_call_set_ended_usec (s, (guint64) dt_call_get_ended_usec (c));
   dt_gen_call_set_media (s, dt_call_get_media_info (c));
+  dt_gen_call_set_muted (s, dt_call_get_muted (c));
+  dt_gen_call_set_recording (s, dt_call_get_recording (c));
 }
 
 static void
@@ -576,6 +578,218 @@ handle_call_reject (DtGenCall             *skeleton,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static gboolean
+write_call_property (GDBusInterfaceSkeleton  *skeleton,
+                     const char              *property,
+                     GVariant                *value,
+                     gpointer                 user_data,
+                     GError                 **error)
+{
+  ExportedCall *ec = user_data;
+
+  if (g_str_equal (property, "Muted"))
+    {
+      if (dt_call_is_ended (ec->call))
+        {
+          g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_STATE, "the call has ended");
+          return FALSE;
+        }
+      dt_call_set_muted (ec->call, g_variant_get_boolean (value));
+      return TRUE;
+    }
+  g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_PROPERTY_READ_ONLY, "%s is read-only", property);
+  return FALSE;
+}
+
+/* Call control */
+
+static gboolean
+handle_call_hold (DtGenCall             *skeleton,
+                  GDBusMethodInvocation *invocation,
+                  ExportedCall          *ec)
+{
+  g_autoptr(GError) error = NULL;
+
+  complete_or_fail (invocation, dt_call_hold (ec->call, &error), &error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_call_resume (DtGenCall             *skeleton,
+                    GDBusMethodInvocation *invocation,
+                    ExportedCall          *ec)
+{
+  g_autoptr(GError) error = NULL;
+
+  complete_or_fail (invocation, dt_call_resume (ec->call, &error), &error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_call_send_dtmf (DtGenCall             *skeleton,
+                       GDBusMethodInvocation *invocation,
+                       const char            *digits,
+                       ExportedCall          *ec)
+{
+  g_autoptr(GError) error = NULL;
+
+  complete_or_fail (invocation, dt_call_send_dtmf (ec->call, digits, &error), &error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* Options of PlayFile and StartRecording: every key known, every value
+ * of its type, or InvalidArguments naming the key. */
+static gboolean
+check_options (GVariant            *options,
+               const char * const  *keys,
+               const GVariantType **types,
+               GError             **error)
+{
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  g_variant_iter_init (&iter, options);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      g_autoptr(GVariant) v = value;
+      guint i;
+
+      for (i = 0; keys[i] != NULL && !g_str_equal (keys[i], key); i++)
+        ;
+      if (keys[i] == NULL)
+        {
+          g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "%s: unknown option", key);
+          return FALSE;
+        }
+      if (!g_variant_is_of_type (v, types[i]))
+        {
+          g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "%s: must be of type %.*s", key,
+                       (int) g_variant_type_get_string_length (types[i]),
+                       g_variant_type_peek_string (types[i]));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+handle_call_play_file (DtGenCall             *skeleton,
+                       GDBusMethodInvocation *invocation,
+                       const char            *path,
+                       GVariant              *options,
+                       ExportedCall          *ec)
+{
+  static const char * const keys[] = { "loop", "mix", NULL };
+  const GVariantType *types[] = { G_VARIANT_TYPE_BOOLEAN, G_VARIANT_TYPE_BOOLEAN };
+  g_autoptr(GError) error = NULL;
+  gboolean loop = FALSE, mix = FALSE;
+
+  if (check_options (options, keys, types, &error))
+    {
+      g_variant_lookup (options, "loop", "b", &loop);
+      g_variant_lookup (options, "mix", "b", &mix);
+      complete_or_fail (invocation, dt_call_play_file (ec->call, path, loop, mix, &error), &error);
+    }
+  else
+    dt_dbus_return_error (invocation, error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_call_stop_playback (DtGenCall             *skeleton,
+                           GDBusMethodInvocation *invocation,
+                           ExportedCall          *ec)
+{
+  g_autoptr(GError) error = NULL;
+
+  complete_or_fail (invocation, dt_call_stop_playback (ec->call, &error), &error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+recording_options (GVariant            *options,
+                   const char          *path,
+                   DtRecordingOptions  *out,
+                   GError             **error)
+{
+  static const char * const keys[] = { "format", "channels", NULL };
+  const GVariantType *types[] = { G_VARIANT_TYPE_STRING, G_VARIANT_TYPE_STRING };
+  const char *format = NULL, *channels = NULL;
+
+  if (!check_options (options, keys, types, error))
+    return FALSE;
+  g_variant_lookup (options, "format", "&s", &format);
+  g_variant_lookup (options, "channels", "&s", &channels);
+  if (format == NULL)
+    format = path && (g_str_has_suffix (path, ".ogg") || g_str_has_suffix (path, ".opus")) ? "ogg" : "wav";
+  if (g_str_equal (format, "wav"))
+    out->format = DT_RECORDING_FORMAT_WAV;
+  else if (g_str_equal (format, "ogg"))
+    out->format = DT_RECORDING_FORMAT_OGG_OPUS;
+  else
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "format: '%s' is not one of wav, ogg", format);
+      return FALSE;
+    }
+  if (channels == NULL || g_str_equal (channels, "mixed"))
+    out->split = FALSE;
+  else if (g_str_equal (channels, "split"))
+    out->split = TRUE;
+  else
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "channels: '%s' is not one of mixed, split",
+                   channels);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+handle_call_start_recording (DtGenCall             *skeleton,
+                             GDBusMethodInvocation *invocation,
+                             const char            *path,
+                             GVariant              *options,
+                             ExportedCall          *ec)
+{
+  g_autoptr(GError) error = NULL;
+  DtRecordingOptions parsed = { 0 };
+
+  if (recording_options (options, path, &parsed, &error))
+    complete_or_fail (invocation, dt_call_start_recording (ec->call, path, &parsed, &error), &error);
+  else
+    dt_dbus_return_error (invocation, error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_call_stop_recording (DtGenCall             *skeleton,
+                            GDBusMethodInvocation *invocation,
+                            ExportedCall          *ec)
+{
+  g_autoptr(GError) error = NULL;
+
+  complete_or_fail (invocation, dt_call_stop_recording (ec->call, &error), &error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+on_call_dtmf_received (DtCall       *call,
+                       const char   *digit,
+                       ExportedCall *ec)
+{
+  dt_gen_call_emit_dtmf_received (ec->skeleton, digit);
+}
+
+static void
+on_call_playback_finished (DtCall       *call,
+                           const char   *path,
+                           const char   *reason,
+                           ExportedCall *ec)
+{
+  dt_gen_call_emit_playback_finished (ec->skeleton, path, reason);
+}
+
 static void
 exported_call_free (ExportedCall *ec)
 {
@@ -613,13 +827,22 @@ on_call_added (DtManager      *manager,
   ec->exporter = self;
   ec->call = g_object_ref (call);
   ec->path = call_path (call);
-  ec->skeleton = dt_gen_call_skeleton_new ();
+  ec->skeleton = dt_dbus_call_skeleton_new (write_call_property, ec);
   sync_call (ec);
   g_signal_connect (ec->skeleton, "handle-answer", G_CALLBACK (handle_call_answer), ec);
   g_signal_connect (ec->skeleton, "handle-hangup", G_CALLBACK (handle_call_hangup), ec);
   g_signal_connect (ec->skeleton, "handle-reject", G_CALLBACK (handle_call_reject), ec);
+  g_signal_connect (ec->skeleton, "handle-hold", G_CALLBACK (handle_call_hold), ec);
+  g_signal_connect (ec->skeleton, "handle-resume", G_CALLBACK (handle_call_resume), ec);
+  g_signal_connect (ec->skeleton, "handle-send-dtmf", G_CALLBACK (handle_call_send_dtmf), ec);
+  g_signal_connect (ec->skeleton, "handle-play-file", G_CALLBACK (handle_call_play_file), ec);
+  g_signal_connect (ec->skeleton, "handle-stop-playback", G_CALLBACK (handle_call_stop_playback), ec);
+  g_signal_connect (ec->skeleton, "handle-start-recording", G_CALLBACK (handle_call_start_recording), ec);
+  g_signal_connect (ec->skeleton, "handle-stop-recording", G_CALLBACK (handle_call_stop_recording), ec);
   g_signal_connect (call, "notify", G_CALLBACK (on_call_notify), ec);
   g_signal_connect (call, "state-changed", G_CALLBACK (on_call_state_changed), ec);
+  g_signal_connect (call, "dtmf-received", G_CALLBACK (on_call_dtmf_received), ec);
+  g_signal_connect (call, "playback-finished", G_CALLBACK (on_call_playback_finished), ec);
   ec->object = dt_gen_object_skeleton_new (ec->path);
   dt_gen_object_skeleton_set_call (ec->object, ec->skeleton);
   g_hash_table_insert (self->calls, call, ec);

@@ -132,3 +132,41 @@ dt_dbus_account_skeleton_new (DtDbusPropertyWriter writer,
   attach_writer (skeleton, writer, user_data);
   return skeleton;
 }
+
+struct _DtDbusCallSkeleton {
+  DtGenCallSkeleton parent_instance;
+};
+
+G_DEFINE_FINAL_TYPE (DtDbusCallSkeleton, dt_dbus_call_skeleton, DT_GEN_TYPE_CALL_SKELETON)
+
+static GDBusInterfaceVTable *
+call_get_vtable (GDBusInterfaceSkeleton *skeleton)
+{
+  static GDBusInterfaceVTable *vtable;
+
+  if (vtable == NULL)
+    vtable = guarded_vtable (G_DBUS_INTERFACE_SKELETON_CLASS (dt_dbus_call_skeleton_parent_class)
+                               ->get_vtable (skeleton));
+  return vtable;
+}
+
+static void
+dt_dbus_call_skeleton_class_init (DtDbusCallSkeletonClass *klass)
+{
+  G_DBUS_INTERFACE_SKELETON_CLASS (klass)->get_vtable = call_get_vtable;
+}
+
+static void
+dt_dbus_call_skeleton_init (DtDbusCallSkeleton *self)
+{
+}
+
+DtGenCall *
+dt_dbus_call_skeleton_new (DtDbusPropertyWriter writer,
+                           gpointer             user_data)
+{
+  DtGenCall *skeleton = g_object_new (DT_TYPE_DBUS_CALL_SKELETON, NULL);
+
+  attach_writer (skeleton, writer, user_data);
+  return skeleton;
+}

@@ -23,9 +23,15 @@ G_DECLARE_FINAL_TYPE (DtDbusManagerSkeleton, dt_dbus_manager_skeleton, DT, DBUS_
 G_DECLARE_FINAL_TYPE (DtDbusAccountSkeleton, dt_dbus_account_skeleton, DT, DBUS_ACCOUNT_SKELETON,
                       DtGenAccountSkeleton)
 
+#define DT_TYPE_DBUS_CALL_SKELETON (dt_dbus_call_skeleton_get_type ())
+G_DECLARE_FINAL_TYPE (DtDbusCallSkeleton, dt_dbus_call_skeleton, DT, DBUS_CALL_SKELETON,
+                      DtGenCallSkeleton)
+
 DtGenManager *dt_dbus_manager_skeleton_new (DtDbusPropertyWriter writer,
                                             gpointer             user_data);
 DtGenAccount *dt_dbus_account_skeleton_new (DtDbusPropertyWriter writer,
+                                            gpointer             user_data);
+DtGenCall    *dt_dbus_call_skeleton_new    (DtDbusPropertyWriter writer,
                                             gpointer             user_data);
 
 G_END_DECLS

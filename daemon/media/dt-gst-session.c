@@ -36,7 +36,7 @@ static const CodecElements codec_elements[] = {
 /* What streaming threads may read: fixed for the life of one pipeline. */
 typedef struct {
   DtMediaDescription *local;        /* payload types we receive */
-  GstElement         *rx_selector;  /* NULL: nothing is decoded (null sink) */
+  GstElement         *rx_selector;
   GstElement         *pipeline;
   GstCaps            *raw_caps;     /* the format every branch converts to */
 } Snapshot;
@@ -57,6 +57,25 @@ struct _DtGstSession {
 
   GstElement          *pipeline;
   GstElement          *send_valve;
+  GstElement          *send_mixer;
+  GstPad              *source_pad;   /* the mixer's pad for our source, or NULL */
+  GstElement          *send_tee;     /* what we send, for a recording */
+  GstElement          *rx_tee;       /* what we hear, for a recording */
+  GstElement          *dtmf_src;     /* NULL: the remote takes no telephone-event */
+  GstCaps             *raw_caps;
+  gboolean             muted;
+
+  /* A file played into the call (PlayFile). */
+  GstElement          *playback;
+  GstPad              *playback_pad;  /* on the mixer */
+  char                *playback_path;
+  gboolean             playback_loop;
+  gboolean             playback_mix;
+
+  /* A recording of both directions (StartRecording). */
+  GstElement          *recorder;
+  GstPad              *rec_tee_pads[2];
+  char                *recording_path;
   guint                bus_watch;
   Snapshot            *snapshot;
   DtMediaDescription  *local;
@@ -75,6 +94,10 @@ static void dt_gst_session_iface_init (DtMediaSessionInterface *iface);
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (DtGstSession, dt_gst_session, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (DT_TYPE_MEDIA_SESSION, dt_gst_session_iface_init))
+
+static void end_playback  (DtGstSession *self,
+                           const char   *reason);
+static void end_recording (DtGstSession *self);
 
 static const CodecElements *
 elements_for (const DtCodec *codec)
@@ -409,17 +432,30 @@ on_rtpbin_pad_added (GstElement *rtpbin,
   codec = dt_media_description_find_pt (snap->local, pt);
   elements = codec ? elements_for (codec) : NULL;
 
-  /* Events (DTMF), or nothing plays what we receive: no decoding. */
-  if (elements == NULL || snap->rx_selector == NULL)
+  /* RFC 4733 events: the depayloader posts each on the bus (the tones it
+   * also makes are not played). Anything else we cannot decode is
+   * dropped. */
+  if (elements == NULL)
     {
       GstElement *sink = gst_element_factory_make ("fakesink", NULL);
+      GstElement *depay_events = codec && dt_codec_is_telephone_event (codec)
+                                   ? gst_element_factory_make ("rtpdtmfdepay", NULL) : NULL;
 
       if (sink == NULL)
-        return;
+        {
+          g_clear_object (&depay_events);
+          return;
+        }
       g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
       gst_bin_add (GST_BIN (snap->pipeline), sink);
+      if (depay_events != NULL)
+        {
+          gst_bin_add (GST_BIN (snap->pipeline), depay_events);
+          gst_element_link (depay_events, sink);
+          gst_element_sync_state_with_parent (depay_events);
+        }
       gst_element_sync_state_with_parent (sink);
-      sink_pad = gst_element_get_static_pad (sink, "sink");
+      sink_pad = gst_element_get_static_pad (depay_events ? depay_events : sink, "sink");
       gst_pad_link (pad, sink_pad);
       return;
     }
@@ -480,6 +516,557 @@ snapshot_free (Snapshot *snap)
   g_free (snap);
 }
 
+/* Call automation */
+
+static void
+update_source_mute (DtGstSession *self)
+{
+  if (self->source_pad != NULL)
+    g_object_set (self->source_pad, "mute", self->muted || (self->playback != NULL && !self->playback_mix),
+                  NULL);
+}
+
+static void
+session_set_muted (DtMediaSession *session,
+                   gboolean        muted)
+{
+  DtGstSession *self = DT_GST_SESSION (session);
+
+  self->muted = muted;
+  update_source_mute (self);
+}
+
+static int
+dtmf_event_number (char digit)
+{
+  static const char events[] = "0123456789*#ABCD";
+  const char *at = strchr (events, g_ascii_toupper (digit));
+
+  return digit != '\0' && at != NULL ? (int) (at - events) : -1;
+}
+
+static gboolean
+session_send_dtmf (DtMediaSession *session,
+                   char            digit,
+                   gboolean        start)
+{
+  DtGstSession *self = DT_GST_SESSION (session);
+  int number = dtmf_event_number (digit);
+  g_autoptr(GstPad) pad = NULL;
+  GstStructure *event;
+
+  if (self->dtmf_src == NULL || number < 0)
+    return FALSE;
+  /* rtpdtmfsrc takes the event on its pad: given to the element, it is
+   * dropped without a word. */
+  event = gst_structure_new ("dtmf-event", "type", G_TYPE_INT, 1, "number", G_TYPE_INT, number,
+                             "volume", G_TYPE_INT, 10, "start", G_TYPE_BOOLEAN, start, NULL);
+  pad = gst_element_get_static_pad (self->dtmf_src, "src");
+  return gst_pad_send_event (pad, gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM, event));
+}
+
+static void
+on_element_message (DtGstSession *self,
+                    GstMessage   *message)
+{
+  const GstStructure *st = gst_message_get_structure (message);
+  int number = -1;
+  char digit[2] = { 0, 0 };
+
+  if (st == NULL || !gst_structure_has_name (st, "dtmf-event") ||
+      !gst_structure_get_int (st, "number", &number) || number < 0 || number > 15)
+    return;
+  digit[0] = "0123456789*#ABCD"[number];
+  g_signal_emit_by_name (self, "dtmf-received", digit);
+}
+
+/* A file's branch into the sending mixer goes away: stopped before it
+ * flows so that removing it never races a push. */
+static void
+remove_mixer_branch (DtGstSession *self,
+                     GstElement   *branch,
+                     GstPad       *mixer_pad)
+{
+  gst_element_set_locked_state (branch, TRUE);
+  gst_element_set_state (branch, GST_STATE_NULL);
+  if (self->pipeline != NULL)
+    gst_bin_remove (GST_BIN (self->pipeline), branch);
+  if (self->send_mixer != NULL && mixer_pad != NULL)
+    gst_element_release_request_pad (self->send_mixer, mixer_pad);
+}
+
+/* Runs in a streaming thread: the file has played to its end. The EOS goes
+ * on to the mixer (which then stops waiting for this branch); the main
+ * thread hears of it on the bus. */
+static GstPadProbeReturn
+on_playback_event (GstPad          *pad,
+                   GstPadProbeInfo *info,
+                   gpointer         user_data)
+{
+  GstElement *branch = user_data;
+
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_EOS)
+    gst_element_post_message (branch, gst_message_new_application (GST_OBJECT (branch),
+                                                                    gst_structure_new_empty ("dialtone-playback-eos")));
+  return GST_PAD_PROBE_OK;
+}
+
+static GstElement *
+make_playback_branch (DtGstSession  *self,
+                      const char    *path,
+                      GError       **error)
+{
+  g_autoptr(GstElement) bin = gst_object_ref_sink (gst_bin_new (NULL));
+  GstElement *file = make ("filesrc", error);
+  GstElement *parse = file ? make ("wavparse", error) : NULL;
+  GstElement *out;
+  g_autoptr(GstPad) pad = NULL;
+  GstPad *ghost;
+
+  if (parse == NULL)
+    {
+      g_clear_object (&file);
+      return NULL;
+    }
+  g_object_set (file, "location", path, NULL);
+  gst_bin_add_many (GST_BIN (bin), file, parse, NULL);
+  gst_element_link (file, parse);
+  if ((out = add_converter (bin, parse, self->raw_caps, error)) == NULL)
+    return NULL;
+  pad = gst_element_get_static_pad (out, "src");
+  ghost = gst_ghost_pad_new ("src", pad);
+  gst_element_add_pad (bin, ghost);
+  gst_pad_add_probe (ghost, GST_PAD_PROBE_TYPE_BUFFER, start_now, self->pipeline, NULL);
+  gst_pad_add_probe (ghost, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_playback_event, bin, NULL);
+  return g_steal_pointer (&bin);
+}
+
+static gboolean
+start_playback (DtGstSession  *self,
+                GError       **error)
+{
+  g_autoptr(GstElement) branch = make_playback_branch (self, self->playback_path, error);
+  g_autoptr(GstPad) src = NULL;
+  GstPad *mixer_pad;
+
+  if (branch == NULL)
+    return FALSE;
+  gst_bin_add (GST_BIN (self->pipeline), branch);
+  mixer_pad = gst_element_request_pad_simple (self->send_mixer, "sink_%u");
+  src = gst_element_get_static_pad (branch, "src");
+  if (gst_pad_link (src, mixer_pad) != GST_PAD_LINK_OK || !gst_element_sync_state_with_parent (branch))
+    {
+      remove_mixer_branch (self, branch, mixer_pad);
+      gst_object_unref (mixer_pad);
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot start playing the file");
+      return FALSE;
+    }
+  self->playback = g_steal_pointer (&branch);
+  self->playback_pad = mixer_pad;
+  update_source_mute (self);
+  return TRUE;
+}
+
+static void
+drop_playback_branch (DtGstSession *self)
+{
+  if (self->playback == NULL)
+    return;
+  remove_mixer_branch (self, self->playback, self->playback_pad);
+  g_clear_pointer (&self->playback_pad, gst_object_unref);
+  g_clear_object (&self->playback);
+}
+
+static void
+end_playback (DtGstSession *self,
+              const char   *reason)
+{
+  g_autofree char *path = NULL;
+
+  if (self->playback == NULL)
+    return;
+  drop_playback_branch (self);
+  update_source_mute (self);
+  path = g_steal_pointer (&self->playback_path);
+  g_signal_emit_by_name (self, "playback-finished", path, reason);
+}
+
+static void
+on_playback_eos (DtGstSession *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!self->playback_loop)
+    {
+      end_playback (self, "finished");
+      return;
+    }
+  /* Again from the start: a fresh branch, stamped from now. */
+  drop_playback_branch (self);
+  if (!start_playback (self, &error))
+    {
+      g_warning ("Cannot play %s again: %s", self->playback_path, error->message);
+      self->playback = NULL;
+      update_source_mute (self);
+      {
+        g_autofree char *path = g_steal_pointer (&self->playback_path);
+        g_signal_emit_by_name (self, "playback-finished", path, "failed");
+      }
+    }
+}
+
+/* Only a WAV plays; a missing file is NotFound, anything else is not
+ * what the caller meant. */
+static gboolean
+check_wav (const char  *path,
+           GError     **error)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GFileInputStream) in = g_file_read (file, NULL, &local_error);
+  guint8 header[12];
+  gsize got = 0;
+
+  if (in == NULL)
+    {
+      int code = g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ? DT_ERROR_NOT_FOUND
+               : g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED) ? DT_ERROR_ACCESS_DENIED
+               : DT_ERROR_INVALID_ARGUMENTS;
+      g_set_error (error, DT_ERROR, code, "path: %s", local_error->message);
+      return FALSE;
+    }
+  if (!g_input_stream_read_all (G_INPUT_STREAM (in), header, sizeof header, &got, NULL, &local_error) ||
+      got < sizeof header || memcmp (header, "RIFF", 4) != 0 || memcmp (header + 8, "WAVE", 4) != 0)
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "path: '%s' is not a WAV file", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+session_play_file (DtMediaSession  *session,
+                   const char      *path,
+                   gboolean         loop,
+                   gboolean         mix,
+                   GError         **error)
+{
+  DtGstSession *self = DT_GST_SESSION (session);
+
+  if (self->pipeline == NULL || self->stopped)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_STATE, "the call has no audio yet");
+      return FALSE;
+    }
+  if (!check_wav (path, error))
+    return FALSE;
+  end_playback (self, "stopped");
+  self->playback_path = g_strdup (path);
+  self->playback_loop = loop;
+  self->playback_mix = mix;
+  if (!start_playback (self, error))
+    {
+      g_clear_pointer (&self->playback_path, g_free);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+session_stop_playback (DtMediaSession *session)
+{
+  end_playback (DT_GST_SESSION (session), "stopped");
+}
+
+/* Recording: both directions from the tees, into a mixer and a file. */
+
+static GstPadProbeReturn
+on_recorder_eos (GstPad          *pad,
+                 GstPadProbeInfo *info,
+                 gpointer         user_data)
+{
+  GstElement *recorder = user_data;
+
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_EOS)
+    gst_element_post_message (recorder, gst_message_new_application (GST_OBJECT (recorder),
+                                                                      gst_structure_new_empty ("dialtone-recording-done")));
+  return GST_PAD_PROBE_OK;
+}
+
+/* One direction into the recording: mono as it is, or to its own side of
+ * a stereo file. */
+static gboolean
+add_recorder_input (GstElement  *bin,
+                    GstElement  *mixer,
+                    const char  *name,
+                    GstCaps     *caps,
+                    int          side,   /* -1: mixed, 0: left, 1: right */
+                    GError     **error)
+{
+  GstElement *queue = make ("queue", error);
+  GstElement *out;
+  g_autoptr(GstPad) pad = NULL;
+
+  if (queue == NULL)
+    return FALSE;
+  /* Leaky: a stalled file never holds up the call. */
+  g_object_set (queue, "leaky", 2 /* downstream */, "max-size-time", (guint64) 2 * GST_SECOND, NULL);
+  gst_bin_add (GST_BIN (bin), queue);
+  if ((out = add_converter (bin, queue, caps, error)) == NULL)
+    return FALSE;
+  if (side >= 0)
+    {
+      GValue matrix = G_VALUE_INIT, row = G_VALUE_INIT, cell = G_VALUE_INIT;
+
+      /* The converter right after the queue places the mono input. */
+      g_value_init (&matrix, GST_TYPE_ARRAY);
+      for (int out_channel = 0; out_channel < 2; out_channel++)
+        {
+          g_value_init (&row, GST_TYPE_ARRAY);
+          g_value_init (&cell, G_TYPE_FLOAT);
+          g_value_set_float (&cell, out_channel == side ? 1.0f : 0.0f);
+          gst_value_array_append_value (&row, &cell);
+          g_value_unset (&cell);
+          gst_value_array_append_value (&matrix, &row);
+          g_value_unset (&row);
+        }
+      {
+        g_autoptr(GstPad) queue_src = gst_element_get_static_pad (queue, "src");
+        g_autoptr(GstPad) peer = gst_pad_get_peer (queue_src);
+        g_autoptr(GstElement) first = gst_pad_get_parent_element (peer);
+
+        g_object_set_property (G_OBJECT (first), "mix-matrix", &matrix);
+      }
+      g_value_unset (&matrix);
+    }
+  if (!gst_element_link (out, mixer))
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the recorder");
+      return FALSE;
+    }
+  pad = gst_element_get_static_pad (queue, "sink");
+  gst_element_add_pad (bin, gst_ghost_pad_new (name, pad));
+  return TRUE;
+}
+
+/* Checked here, so that the caller hears why at once rather than from
+ * a pipeline error later. */
+static gboolean
+check_writable (const char  *path,
+                GError     **error)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GFileOutputStream) out = g_file_replace (file, NULL, FALSE, G_FILE_CREATE_NONE, NULL, &local_error);
+
+  if (out == NULL)
+    {
+      int code = g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ? DT_ERROR_NOT_FOUND
+               : g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED) ? DT_ERROR_ACCESS_DENIED
+               : DT_ERROR_INVALID_ARGUMENTS;
+      g_set_error (error, DT_ERROR, code, "path: %s", local_error->message);
+      return FALSE;
+    }
+  return g_output_stream_close (G_OUTPUT_STREAM (out), NULL, error);
+}
+
+static GstElement *
+make_recorder (DtGstSession              *self,
+               const char                *path,
+               const DtRecordingOptions  *options,
+               GError                   **error)
+{
+  g_autoptr(GstElement) bin = gst_object_ref_sink (gst_bin_new (NULL));
+  g_autoptr(GstCaps) caps = gst_caps_copy (self->raw_caps);
+  GstElement *mixer = make ("audiomixer", error);
+  GstElement *file, *last;
+
+  if (mixer == NULL)
+    return NULL;
+  /* The far side's audio comes after the jitter buffer: wait for it that
+   * long before mixing without it. */
+  /* Starting from its first input, not from the start of the call (which
+   * would fill the file with silence up to now). */
+  g_object_set (mixer, "latency", (guint64) 100 * GST_MSECOND, "start-time-selection", 1 /* first */, NULL);
+  gst_bin_add (GST_BIN (bin), mixer);
+  if (options->split)
+    gst_caps_set_simple (caps, "channels", G_TYPE_INT, 2, "channel-mask", GST_TYPE_BITMASK, (guint64) 0x3, NULL);
+  if (!add_recorder_input (bin, mixer, "send", caps, options->split ? 0 : -1, error) ||
+      !add_recorder_input (bin, mixer, "receive", caps, options->split ? 1 : -1, error))
+    return NULL;
+  /* The mixer would otherwise pick its own format (44.1 kHz stereo) if it
+   * runs before its inputs have said what they carry. */
+  {
+    GstElement *format = make ("capsfilter", error);
+
+    if (format == NULL)
+      return NULL;
+    g_object_set (format, "caps", caps, NULL);
+    gst_bin_add (GST_BIN (bin), format);
+    gst_element_link (mixer, format);
+    last = format;
+  }
+  if (options->format == DT_RECORDING_FORMAT_OGG_OPUS)
+    {
+      GstElement *encode = make ("opusenc", error);
+      GstElement *mux = encode ? make ("oggmux", error) : NULL;
+
+      if (mux == NULL)
+        {
+          g_clear_object (&encode);
+          return NULL;
+        }
+      gst_bin_add_many (GST_BIN (bin), encode, mux, NULL);
+      if (!gst_element_link_many (last, encode, mux, NULL))
+        {
+          g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the Ogg/Opus recorder");
+          return NULL;
+        }
+      last = mux;
+    }
+  else
+    {
+      GstElement *wav = make ("wavenc", error);
+
+      if (wav == NULL)
+        return NULL;
+      gst_bin_add (GST_BIN (bin), wav);
+      gst_element_link (last, wav);
+      last = wav;
+    }
+  if ((file = make ("filesink", error)) == NULL)
+    return NULL;
+  g_object_set (file, "location", path, "sync", FALSE, "async", FALSE, NULL);
+  gst_bin_add (GST_BIN (bin), file);
+  gst_element_link (last, file);
+  {
+    g_autoptr(GstPad) file_pad = gst_element_get_static_pad (file, "sink");
+
+    gst_pad_add_probe (file_pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_recorder_eos, bin, NULL);
+  }
+  return g_steal_pointer (&bin);
+}
+
+/* The tees carry the call's one fixed format: a branch added to them (a
+ * recorder) must not send the decoders upstream into renegotiating, which
+ * can fail against a mixer that has not settled yet and end the call. */
+static GstPadProbeReturn
+drop_reconfigure (GstPad          *pad,
+                  GstPadProbeInfo *info,
+                  gpointer         user_data)
+{
+  return GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_RECONFIGURE ? GST_PAD_PROBE_DROP
+                                                                                    : GST_PAD_PROBE_OK;
+}
+
+static void
+pin_tee_format (GstElement *tee)
+{
+  g_autoptr(GstPad) sink = gst_element_get_static_pad (tee, "sink");
+
+  gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, drop_reconfigure, NULL, NULL);
+}
+
+static gboolean
+session_start_recording (DtMediaSession            *session,
+                         const char                *path,
+                         const DtRecordingOptions  *options,
+                         GError                   **error)
+{
+  DtGstSession *self = DT_GST_SESSION (session);
+  g_autoptr(GstElement) recorder = NULL;
+  GstElement *tees[2];
+
+  if (self->pipeline == NULL || self->stopped)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_STATE, "the call has no audio yet");
+      return FALSE;
+    }
+  if (self->recorder != NULL)
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_STATE, "the call is being recorded to %s already",
+                   self->recording_path);
+      return FALSE;
+    }
+  if (!check_writable (path, error) || (recorder = make_recorder (self, path, options, error)) == NULL)
+    return FALSE;
+  /* Playing before it is linked: the link makes the decoders negotiate
+   * again, and a recorder still in NULL would answer their caps query
+   * with nothing (not-negotiated, the end of the call). */
+  gst_bin_add (GST_BIN (self->pipeline), recorder);
+  gst_element_sync_state_with_parent (recorder);
+  tees[0] = self->send_tee;
+  tees[1] = self->rx_tee;
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(GstPad) in = gst_element_get_static_pad (recorder, i == 0 ? "send" : "receive");
+
+      self->rec_tee_pads[i] = gst_element_request_pad_simple (tees[i], "src_%u");
+      gst_pad_link (self->rec_tee_pads[i], in);
+    }
+  self->recorder = g_steal_pointer (&recorder);
+  self->recording_path = g_strdup (path);
+  gst_element_post_message (self->pipeline, gst_message_new_latency (GST_OBJECT (self->pipeline)));
+  return TRUE;
+}
+
+/* Runs wherever the tee is idle: the recorder gets its end of stream
+ * from us, so the file is finished however the call goes on. */
+static GstPadProbeReturn
+detach_recorder_input (GstPad          *pad,
+                       GstPadProbeInfo *info,
+                       gpointer         user_data)
+{
+  g_autoptr(GstPad) peer = gst_pad_get_peer (pad);
+
+  if (peer != NULL)
+    {
+      gst_pad_unlink (pad, peer);
+      gst_pad_send_event (peer, gst_event_new_eos ());
+    }
+  return GST_PAD_PROBE_REMOVE;
+}
+
+static void
+finish_recording (DtGstSession *self)
+{
+  if (self->recorder == NULL)
+    return;
+  for (guint i = 0; i < 2; i++)
+    if (self->rec_tee_pads[i] != NULL)
+      gst_pad_add_probe (self->rec_tee_pads[i], GST_PAD_PROBE_TYPE_IDLE, detach_recorder_input, NULL, NULL);
+}
+
+/* The file is complete (or cannot be): the recorder goes. */
+static void
+end_recording (DtGstSession *self)
+{
+  GstElement *tees[2] = { self->send_tee, self->rx_tee };
+
+  if (self->recorder == NULL)
+    return;
+  gst_element_set_locked_state (self->recorder, TRUE);
+  gst_element_set_state (self->recorder, GST_STATE_NULL);
+  if (self->pipeline != NULL)
+    gst_bin_remove (GST_BIN (self->pipeline), self->recorder);
+  for (guint i = 0; i < 2; i++)
+    if (self->rec_tee_pads[i] != NULL)
+      {
+        if (tees[i] != NULL)
+          gst_element_release_request_pad (tees[i], self->rec_tee_pads[i]);
+        g_clear_pointer (&self->rec_tee_pads[i], gst_object_unref);
+      }
+  g_clear_object (&self->recorder);
+  g_message ("Recording %s finished", self->recording_path);
+  g_clear_pointer (&self->recording_path, g_free);
+}
+
+static void
+session_stop_recording (DtMediaSession *session)
+{
+  finish_recording (DT_GST_SESSION (session));
+}
+
 static gboolean
 on_bus_message (GstBus     *bus,
                 GstMessage *message,
@@ -498,7 +1085,21 @@ on_bus_message (GstBus     *bus,
         gst_message_parse_error (message, &error, &debug);
         text = g_strdup_printf ("%s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (message)), error->message);
         g_debug ("GStreamer error: %s (%s)", text, debug ? debug : "");
-        fail (self, text);
+        /* A file that cannot be played or written ends that, not the call. */
+        if (self->playback != NULL && gst_object_has_as_ancestor (GST_MESSAGE_SRC (message),
+                                                                  GST_OBJECT (self->playback)))
+          {
+            g_warning ("Cannot play %s: %s", self->playback_path, text);
+            end_playback (self, "failed");
+          }
+        else if (self->recorder != NULL && gst_object_has_as_ancestor (GST_MESSAGE_SRC (message),
+                                                                       GST_OBJECT (self->recorder)))
+          {
+            g_warning ("Cannot record to %s: %s", self->recording_path, text);
+            end_recording (self);
+          }
+        else
+          fail (self, text);
         break;
       }
     case GST_MESSAGE_WARNING:
@@ -510,6 +1111,15 @@ on_bus_message (GstBus     *bus,
                  error->message);
         break;
       }
+    case GST_MESSAGE_ELEMENT:
+      on_element_message (self, message);
+      break;
+    case GST_MESSAGE_APPLICATION:
+      if (self->playback != NULL && GST_MESSAGE_SRC (message) == GST_OBJECT (self->playback))
+        on_playback_eos (self);
+      else if (self->recorder != NULL && GST_MESSAGE_SRC (message) == GST_OBJECT (self->recorder))
+        end_recording (self);
+      break;
     case GST_MESSAGE_LATENCY:
       /* The application's duty: without it, a branch added mid-call
        * (the decoder after the jitter buffer) would play with the
@@ -530,8 +1140,16 @@ destroy_pipeline (DtGstSession *self)
     return;
   g_clear_handle_id (&self->bus_watch, g_source_remove);
   gst_element_set_state (self->pipeline, GST_STATE_NULL);
+  end_playback (self, "stopped");
+  end_recording (self);
   g_clear_object (&self->pipeline);
   self->send_valve = NULL;
+  self->send_mixer = NULL;
+  g_clear_pointer (&self->source_pad, gst_object_unref);
+  self->send_tee = NULL;
+  self->rx_tee = NULL;
+  self->dtmf_src = NULL;
+  g_clear_pointer (&self->raw_caps, gst_caps_unref);
   g_clear_pointer (&self->snapshot, snapshot_free);
 }
 
@@ -600,8 +1218,11 @@ build_pipeline (DtGstSession              *self,
   const DtCodec *send_codec = dt_media_description_audio_codec (remote);
   const CodecElements *elements = elements_for (send_codec);
   g_autoptr(GstElement) pipeline = NULL;
-  GstElement *rtpbin, *source, *send_out, *valve, *encoder, *payloader, *rtp_src;
-  GstElement *rx_selector = NULL;
+  const DtCodec *dtmf_codec = dt_media_description_dtmf_codec (remote);
+  GstElement *rtpbin, *mixer, *source, *send_out, *send_tee, *valve, *encoder, *payloader, *dtmf_mux;
+  GstElement *rtp_src, *rx_selector, *rx_tee;
+  GstElement *dtmf_src = NULL;
+  GstPad *source_pad = NULL;
   g_autoptr(GstCaps) caps = NULL;
   g_autoptr(GstPad) probe_pad = NULL;
   g_autoptr(GstBus) bus = NULL;
@@ -628,53 +1249,69 @@ build_pipeline (DtGstSession              *self,
                 "rtcp-sync-send-time", FALSE, NULL);
   gst_bin_add (GST_BIN (pipeline), rtpbin);
 
-  /* Sending: source → encoder → payloader → rtpbin, with no mixer for a
-   * live source. A file is not live: it is mixed onto live silence, which
-   * keeps the pace and the RTP flowing once the file has ended. */
+  /* Sending: live silence and the source (and a file being played) meet
+   * in a mixer, whose pace the silence keeps whatever the others do (a
+   * file that ended, a microphone that stalls); muting or holding mutes
+   * the source's pad, so RTP keeps its timing. The tee feeds a recording.
+   * Then encoder → payloader → DTMF mux → rtpbin. */
+  if ((mixer = make ("audiomixer", error)) == NULL)
+    return FALSE;
+  g_object_set (mixer, "latency", (guint64) MIXER_SLACK_MS * GST_MSECOND,
+                "output-buffer-duration", (guint64) ptime * GST_MSECOND, NULL);
+  gst_bin_add (GST_BIN (pipeline), mixer);
+  {
+    GstElement *silence = make_silence (rate, error);
+    GstElement *silence_out;
+
+    if (silence == NULL)
+      return FALSE;
+    gst_bin_add (GST_BIN (pipeline), silence);
+    if ((silence_out = add_converter (pipeline, silence, caps, error)) == NULL ||
+        !gst_element_link (silence_out, mixer))
+      {
+        if (error && !*error)
+          g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the sending mixer");
+        return FALSE;
+      }
+  }
   source = make_source (self, rate, error);
   if (source == NULL && error && *error)
     return FALSE;
-  if (source == NULL)
+  if (source != NULL)
     {
-      if ((source = make_silence (rate, error)) == NULL)
-        return FALSE;
+      GstElement *source_out;
+      g_autoptr(GstPad) out_pad = NULL;
+
       gst_bin_add (GST_BIN (pipeline), source);
-    }
-  else if (g_str_has_prefix (self->source, "file:"))
-    {
-      GstElement *silence = make_silence (rate, error);
-      GstElement *mixer = silence ? make ("audiomixer", error) : NULL;
-      GstElement *silence_out, *file_out;
-      g_autoptr(GstPad) file_pad = NULL;
-
-      if (mixer == NULL)
+      if ((source_out = add_converter (pipeline, source, caps, error)) == NULL)
+        return FALSE;
+      source_pad = gst_element_request_pad_simple (mixer, "sink_%u");
+      out_pad = gst_element_get_static_pad (source_out, "src");
+      if (gst_pad_link (out_pad, source_pad) != GST_PAD_LINK_OK)
         {
-          g_clear_object (&silence);
-          gst_object_unref (gst_object_ref_sink (source));
+          gst_object_unref (source_pad);
+          g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the audio source");
           return FALSE;
         }
-      g_object_set (mixer, "latency", (guint64) MIXER_SLACK_MS * GST_MSECOND, NULL);
-      gst_bin_add_many (GST_BIN (pipeline), silence, source, mixer, NULL);
-      if ((silence_out = add_converter (pipeline, silence, caps, error)) == NULL ||
-          (file_out = add_converter (pipeline, source, caps, error)) == NULL ||
-          !gst_element_link (silence_out, mixer) || !gst_element_link (file_out, mixer))
+      if (g_str_has_prefix (self->source, "file:"))
         {
-          if (error && !*error)
-            g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the file mixer");
-          return FALSE;
-        }
-      file_pad = gst_element_get_static_pad (source, "src");
-      gst_pad_add_probe (file_pad, GST_PAD_PROBE_TYPE_BUFFER, start_now, pipeline, NULL);
-      source = mixer;
-    }
-  else
-    gst_bin_add (GST_BIN (pipeline), source);
+          g_autoptr(GstPad) file_pad = gst_element_get_static_pad (source, "src");
 
-  if ((send_out = add_converter (pipeline, source, caps, error)) == NULL ||
+          gst_pad_add_probe (file_pad, GST_PAD_PROBE_TYPE_BUFFER, start_now, pipeline, NULL);
+        }
+    }
+
+  if ((send_out = add_converter (pipeline, mixer, caps, error)) == NULL ||
+      (send_tee = make ("tee", error)) == NULL ||
       (valve = make ("valve", error)) == NULL ||
       (encoder = make (elements->encoder, error)) == NULL ||
-      (payloader = make (elements->payloader, error)) == NULL)
-    return FALSE;
+      (payloader = make (elements->payloader, error)) == NULL ||
+      (dtmf_mux = make ("rtpdtmfmux", error)) == NULL)
+    {
+      g_clear_pointer (&source_pad, gst_object_unref);
+      return FALSE;
+    }
+  g_object_set (send_tee, "allow-not-linked", TRUE, NULL);
   g_object_set (valve, "drop", !should_send (local, remote), NULL);
   g_object_set (payloader, "pt", send_codec->payload_type, "max-ptime", (gint64) ptime * GST_MSECOND,
                 "min-ptime", (gint64) ptime * GST_MSECOND, NULL);
@@ -682,36 +1319,68 @@ build_pipeline (DtGstSession              *self,
     g_object_set (encoder, "frame-size", ptime >= 60 ? 60 : ptime >= 40 ? 40 : 20,
                   "inband-fec", send_codec->fmtp && strstr (send_codec->fmtp, "useinbandfec=1") != NULL,
                   NULL);
-  gst_bin_add_many (GST_BIN (pipeline), valve, encoder, payloader, NULL);
-  if (!gst_element_link_many (send_out, valve, encoder, payloader, NULL) ||
-      !gst_element_link_pads (payloader, "src", rtpbin, "send_rtp_sink_0"))
+  gst_bin_add_many (GST_BIN (pipeline), send_tee, valve, encoder, payloader, dtmf_mux, NULL);
+  if (!gst_element_link_many (send_out, send_tee, valve, encoder, payloader, NULL) ||
+      !gst_element_link_pads (payloader, "src", dtmf_mux, "sink_%u") ||
+      !gst_element_link_pads (dtmf_mux, "src", rtpbin, "send_rtp_sink_0"))
     {
+      g_clear_pointer (&source_pad, gst_object_unref);
       g_set_error (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the %s sending chain", send_codec->name);
       return FALSE;
+    }
+  /* RFC 4733 events go out with the audio's SSRC and clock, taking its
+   * place while a digit sounds. */
+  if (dtmf_codec != NULL)
+    {
+      if ((dtmf_src = make ("rtpdtmfsrc", error)) == NULL)
+        {
+          g_clear_pointer (&source_pad, gst_object_unref);
+          return FALSE;
+        }
+      g_object_set (dtmf_src, "pt", dtmf_codec->payload_type, "clock-rate", dtmf_codec->clock_rate, NULL);
+      gst_bin_add (GST_BIN (pipeline), dtmf_src);
+      if (!gst_element_link_pads (dtmf_src, "src", dtmf_mux, "priority_sink_%u"))
+        {
+          g_clear_pointer (&source_pad, gst_object_unref);
+          g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the DTMF sender");
+          return FALSE;
+        }
     }
   if (!add_udpsink (pipeline, self->rtp_socket, remote->address, remote->port, rtpbin, "send_rtp_src_0", error) ||
       !add_udpsink (pipeline, self->rtcp_socket, remote->address,
                     remote->rtcp_port ? remote->rtcp_port : remote->port + 1, rtpbin, "send_rtcp_src_0", error))
-    return FALSE;
-
-  /* Receiving: udpsrc → rtpbin (jitter buffer) → decoder → selector → sink;
-   * decoders are added as streams appear. A null sink decodes nothing. */
-  if (!g_str_equal (self->sink, "null"))
     {
-      GstElement *sink;
-
-      if ((rx_selector = make ("input-selector", error)) == NULL)
-        return FALSE;
-      gst_bin_add (GST_BIN (pipeline), rx_selector);
-      if ((sink = make_sink (self, error)) == NULL)
-        return FALSE;
-      gst_bin_add (GST_BIN (pipeline), sink);
-      if (!gst_element_link (rx_selector, sink))
-        {
-          g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the audio sink");
-          return FALSE;
-        }
+      g_clear_pointer (&source_pad, gst_object_unref);
+      return FALSE;
     }
+
+  /* Receiving: udpsrc → rtpbin (jitter buffer) → decoder → selector → tee
+   * → sink; decoders are added as streams appear. Audio is decoded even
+   * for a null sink, so that a call can be recorded. */
+  {
+    GstElement *sink;
+
+    if ((rx_selector = make ("input-selector", error)) == NULL ||
+        (rx_tee = make ("tee", error)) == NULL)
+      {
+        g_clear_pointer (&source_pad, gst_object_unref);
+        return FALSE;
+      }
+    g_object_set (rx_tee, "allow-not-linked", TRUE, NULL);
+    gst_bin_add_many (GST_BIN (pipeline), rx_selector, rx_tee, NULL);
+    if ((sink = make_sink (self, error)) == NULL)
+      {
+        g_clear_pointer (&source_pad, gst_object_unref);
+        return FALSE;
+      }
+    gst_bin_add (GST_BIN (pipeline), sink);
+    if (!gst_element_link_many (rx_selector, rx_tee, sink, NULL))
+      {
+        g_clear_pointer (&source_pad, gst_object_unref);
+        g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the audio sink");
+        return FALSE;
+      }
+  }
 
   self->snapshot = g_new0 (Snapshot, 1);
   self->snapshot->local = dt_media_description_copy (local);
@@ -732,6 +1401,15 @@ build_pipeline (DtGstSession              *self,
   self->bus_watch = gst_bus_add_watch (bus, on_bus_message, self);
   self->pipeline = g_steal_pointer (&pipeline);
   self->send_valve = valve;
+  self->send_mixer = mixer;
+  self->source_pad = source_pad;
+  self->send_tee = send_tee;
+  self->rx_tee = rx_tee;
+  self->dtmf_src = dtmf_src;
+  pin_tee_format (send_tee);
+  pin_tee_format (rx_tee);
+  self->raw_caps = gst_caps_ref (caps);
+  update_source_mute (self);
 
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
@@ -880,6 +1558,8 @@ session_stop (DtMediaSession *session)
   if (self->pipeline == NULL)
     return;
 
+  end_playback (self, "stopped");
+  finish_recording (self);
   g_clear_handle_id (&self->bus_watch, g_source_remove);
   bus = gst_pipeline_get_bus (GST_PIPELINE (self->pipeline));
   g_object_ref (self);
@@ -943,6 +1623,12 @@ dt_gst_session_iface_init (DtMediaSessionInterface *iface)
   iface->start = session_start;
   iface->stop = session_stop;
   iface->get_info = session_get_info;
+  iface->set_muted = session_set_muted;
+  iface->send_dtmf = session_send_dtmf;
+  iface->play_file = session_play_file;
+  iface->stop_playback = session_stop_playback;
+  iface->start_recording = session_start_recording;
+  iface->stop_recording = session_stop_recording;
 }
 
 static void
@@ -963,6 +1649,8 @@ dt_gst_session_finalize (GObject *object)
   g_clear_pointer (&self->local, dt_media_description_free);
   g_clear_pointer (&self->remote, dt_media_description_free);
   g_free (self->local_address);
+  g_free (self->playback_path);
+  g_free (self->recording_path);
   g_free (self->source);
   g_free (self->sink);
   G_OBJECT_CLASS (dt_gst_session_parent_class)->finalize (object);

@@ -251,6 +251,8 @@ sip_account_add (DtBackend  *backend,
                         /* We decide when to ring and answer. */
                         NUTAG_AUTOALERT (0),
                         NUTAG_AUTOANSWER (0),
+                        /* DTMF as SIP INFO; nua answers it for us. */
+                        NUTAG_ALLOW ("INFO"),
                         NUTAG_OUTBOUND (outbound_options (transport, keepalive_ms)),
                         TAG_IF (keepalive_ms > 0, NUTAG_KEEPALIVE (keepalive_ms)),
                         TAG_IF (keepalive_ms > 0 && g_str_equal (transport, "tcp"),
@@ -823,6 +825,8 @@ dt_sip_backend_iface_init (DtBackendInterface *iface)
   iface->call_answer = dt_sip_call_answer;
   iface->call_reject = dt_sip_call_reject;
   iface->call_hangup = dt_sip_call_hangup;
+  iface->call_reoffer = dt_sip_call_reoffer;
+  iface->call_send_dtmf_info = dt_sip_call_send_dtmf_info;
   iface->shutdown_async = sip_shutdown_async;
   iface->shutdown_finish = sip_shutdown_finish;
 }

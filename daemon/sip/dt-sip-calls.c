@@ -33,6 +33,7 @@ struct _SipCall {
   gboolean            established;
   gboolean            auth_sent;
   gboolean            hangup_requested;
+  gboolean            reoffering;    /* our re-INVITE awaits its answer */
   gboolean            finished;      /* DtCall told it ended */
   GCancellable       *resolving;
 };
@@ -247,6 +248,35 @@ sip_call_new (SipAccount *sa,
 
 /* Incoming calls */
 
+/* Whether the caller asks to be answered without ringing: Call-Info's
+ * answer-after (the common intercom form) or Answer-Mode: Auto (RFC 5373). */
+static gboolean
+answer_requested (sip_t const *sip,
+                  guint       *delay_s)
+{
+  for (sip_call_info_t const *ci = sip->sip_call_info; ci != NULL; ci = ci->ci_next)
+    for (msg_param_t const *p = ci->ci_params; p && *p; p++)
+      if (g_ascii_strncasecmp (*p, "answer-after=", 13) == 0)
+        {
+          guint64 value = 0;
+
+          if (!g_ascii_string_to_unsigned (*p + 13, 10, 0, 3600, &value, NULL))
+            return FALSE;
+          *delay_s = (guint) value;
+          return TRUE;
+        }
+  for (sip_unknown_t const *u = sip->sip_unknown; u != NULL; u = u->un_next)
+    if (u->un_name && g_ascii_strcasecmp (u->un_name, "Answer-Mode") == 0 && u->un_value &&
+        g_ascii_strncasecmp (u->un_value, "Auto", 4) == 0)
+      {
+        *delay_s = 0;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+
+
 void
 dt_sip_calls_incoming_invite (SipAccount   *sa,
                               nua_handle_t *nh,
@@ -332,6 +362,12 @@ dt_sip_calls_incoming_invite (SipAccount   *sa,
   sc->remote_offer = g_steal_pointer (&offer);
   nua_handle_bind (nh, sc);
   nua_respond (nh, SIP_180_RINGING, TAG_END ());
+  {
+    guint delay = 0;
+
+    if (answer_requested (sip, &delay))
+      dt_call_notify_answer_requested (sc->call, delay);
+  }
 }
 
 gboolean
@@ -532,6 +568,21 @@ on_invite_response (SipCall     *sc,
         }
     }
 
+  if (status >= 300 && sc->established)
+    {
+      /* A refused re-INVITE leaves the call as it was (RFC 3261 14.1);
+       * Sofia ends the dialog itself for the statuses that mean it is
+       * gone (481, 408). */
+      g_clear_pointer (&sc->local_offer, dt_media_description_free);
+      if (sc->reoffering)
+        {
+          sc->reoffering = FALSE;
+          if (sc->local != NULL)
+            sc->caps->direction = sc->local->direction;
+          dt_call_notify_reoffer_failed (sc->call, (guint) status, phrase);
+        }
+      return;
+    }
   if (status >= 300)
     {
       sc->final_status = status;
@@ -564,6 +615,11 @@ on_invite_response (SipCall     *sc,
           else
             nua_cancel (sc->nh, TAG_END ());
           return;
+        }
+      if (status >= 200)
+        {
+          g_clear_pointer (&sc->local_offer, dt_media_description_free);
+          sc->reoffering = FALSE;
         }
       use_media (sc, local, remote);
     }
@@ -625,6 +681,98 @@ on_ack (SipCall     *sc,
   use_media (sc, local, remote);
 }
 
+/* SIP INFO with application/dtmf-relay ("Signal=5\r\nDuration=160"), the
+ * de-facto format; nua has answered it already. */
+static void
+on_info (SipCall     *sc,
+         sip_t const *sip)
+{
+  g_autofree char *body = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (sip == NULL || sip->sip_payload == NULL || sip->sip_content_type == NULL ||
+      sip->sip_content_type->c_type == NULL ||
+      g_ascii_strcasecmp (sip->sip_content_type->c_type, "application/dtmf-relay") != 0)
+    return;
+  body = g_strndup (sip->sip_payload->pl_data, MIN (sip->sip_payload->pl_len, 1024));
+  lines = g_strsplit_set (body, "\r\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    {
+      g_autofree char *line = g_strstrip (g_strdup (lines[i]));
+
+      if (g_ascii_strncasecmp (line, "Signal", 6) == 0)
+        {
+          const char *value = line + 6;
+
+          value += strspn (value, " \t");
+          if (*value != '=')
+            continue;
+          value++;
+          value += strspn (value, " \t");
+          if (value[0] != '\0' && (value[1] == '\0' || g_ascii_isspace (value[1])))
+            dt_call_notify_dtmf (sc->call, value[0]);
+          else if (g_str_equal (value, "10") || g_str_equal (value, "11"))
+            dt_call_notify_dtmf (sc->call, value[1] == '0' ? '*' : '#');
+          else
+            g_message ("Call %u: INFO with an unknown DTMF signal '%s' ignored",
+                       dt_call_get_index (sc->call), value);
+        }
+    }
+}
+
+gboolean
+dt_sip_call_send_dtmf_info (DtBackend  *backend,
+                            DtCall     *call,
+                            char        digit,
+                            guint       duration_ms,
+                            GError    **error)
+{
+  SipCall *sc = g_hash_table_lookup (DT_SIP_BACKEND (backend)->calls, call);
+  g_autofree char *body = NULL;
+
+  if (sc == NULL || sc->nh == NULL || !sc->established)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_STATE, "the call is not established");
+      return FALSE;
+    }
+  body = g_strdup_printf ("Signal=%c\r\nDuration=%u\r\n", digit, duration_ms);
+  nua_info (sc->nh,
+            SIPTAG_CONTENT_TYPE_STR ("application/dtmf-relay"),
+            SIPTAG_PAYLOAD_STR (body),
+            TAG_END ());
+  return TRUE;
+}
+
+/* Hold and resume: a new offer with the negotiated codecs and the
+ * direction we want, so the stream (and anything playing or recording on
+ * it) carries on unchanged. */
+gboolean
+dt_sip_call_reoffer (DtBackend         *backend,
+                     DtCall            *call,
+                     DtMediaDirection   direction,
+                     GError           **error)
+{
+  SipCall *sc = g_hash_table_lookup (DT_SIP_BACKEND (backend)->calls, call);
+
+  if (sc == NULL || sc->nh == NULL || !sc->established || sc->local == NULL)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_STATE, "the call is not established");
+      return FALSE;
+    }
+  if (sc->local_offer != NULL || sc->remote_offer != NULL)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_IN_PROGRESS,
+                           "an offer/answer exchange is under way; try again");
+      return FALSE;
+    }
+  sc->caps->direction = direction;
+  sc->local_offer = dt_media_description_copy (sc->local);
+  sc->local_offer->direction = direction;
+  sc->reoffering = TRUE;
+  send_invite (sc, NULL);
+  return TRUE;
+}
+
 static void
 on_state (SipCall     *sc,
           int          status,
@@ -684,6 +832,9 @@ dt_sip_calls_event (SipCall      *sc,
       break;
     case nua_i_ack:
       on_ack (sc, sip);
+      break;
+    case nua_i_info:
+      on_info (sc, sip);
       break;
     case nua_i_state:
       on_state (sc, status, phrase, tags);

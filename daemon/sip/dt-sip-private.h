@@ -81,3 +81,6 @@ gboolean dt_sip_call_dial   (DtBackend *backend, DtCall *call, const DtMediaDesc
 gboolean dt_sip_call_answer (DtBackend *backend, DtCall *call, const DtMediaDescription *caps, GError **error);
 void     dt_sip_call_reject (DtBackend *backend, DtCall *call, guint status);
 void     dt_sip_call_hangup (DtBackend *backend, DtCall *call);
+gboolean dt_sip_call_reoffer (DtBackend *backend, DtCall *call, DtMediaDirection direction, GError **error);
+gboolean dt_sip_call_send_dtmf_info (DtBackend *backend, DtCall *call, char digit, guint duration_ms,
+                                     GError **error);

@@ -183,9 +183,11 @@ dtctl_cmd_answer (DtCtl              *ctl,
                   char              **argv)
 {
   g_autofree char *source = NULL, *sink = NULL;
+  gboolean hold_others = FALSE;
   GOptionEntry entries[] = {
     { "audio-source", 0, 0, G_OPTION_ARG_STRING, &source, "Audio source for this call", "ENDPOINT" },
     { "audio-sink", 0, 0, G_OPTION_ARG_STRING, &sink, "Audio sink for this call", "ENDPOINT" },
+    { "hold-others", 'H', 0, G_OPTION_ARG_NONE, &hold_others, "Put the other calls on hold first", NULL },
     { NULL }
   };
   g_autoptr(DtGenCall) call = NULL;
@@ -199,6 +201,8 @@ dtctl_cmd_answer (DtCtl              *ctl,
     return status;
   g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
   add_endpoint_options (&options, source, sink);
+  if (hold_others)
+    g_variant_builder_add (&options, "{sv}", "hold-others", g_variant_new_boolean (TRUE));
   return dt_gen_call_call_answer_sync (call, g_variant_builder_end (&options), NULL, &error)
          ? DTCTL_EXIT_OK : dtctl_fail (ctl, error);
 }

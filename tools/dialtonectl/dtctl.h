@@ -100,6 +100,17 @@ int dtctl_cmd_reject     (DtCtl *ctl, const DtCtlCommand *command, int argc, cha
 int dtctl_cmd_hangup     (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 int dtctl_cmd_calls      (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 int dtctl_cmd_wait       (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_hold            (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_resume          (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_mute            (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_unmute          (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_dtmf            (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_wait_dtmf       (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_play            (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_stop_playback   (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_record          (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_stop_recording  (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_play_and_wait       (DtCtl *ctl, DtGenCall *call, const char *path, GVariant *options);
 int dtctl_cmd_history        (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 int dtctl_cmd_history_clear  (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 int dtctl_cmd_history_delete (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
