@@ -823,6 +823,7 @@ dt_sip_backend_iface_init (DtBackendInterface *iface)
   iface->call_answer = dt_sip_call_answer;
   iface->call_reject = dt_sip_call_reject;
   iface->call_hangup = dt_sip_call_hangup;
+  iface->call_transfer = dt_sip_call_transfer;
   iface->shutdown_async = sip_shutdown_async;
   iface->shutdown_finish = sip_shutdown_finish;
 }

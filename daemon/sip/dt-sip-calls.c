@@ -35,6 +35,7 @@ struct _SipCall {
   gboolean            hangup_requested;
   gboolean            finished;      /* DtCall told it ended */
   GCancellable       *resolving;
+  SipReferral        *referral;      /* placed for a REFER: nua notifies the referrer */
 };
 
 static void
@@ -43,6 +44,7 @@ sip_call_free (SipCall *sc)
   if (sc->resolving != NULL)
     g_cancellable_cancel (sc->resolving);
   g_clear_object (&sc->resolving);
+  g_clear_pointer (&sc->referral, dt_sip_referral_free);
   g_clear_pointer (&sc->caps, dt_media_description_free);
   g_clear_pointer (&sc->remote_offer, dt_media_description_free);
   g_clear_pointer (&sc->local_offer, dt_media_description_free);
@@ -260,6 +262,7 @@ dt_sip_calls_incoming_invite (SipAccount   *sa,
   g_autofree char *display = NULL;
   DtCall *call;
   SipCall *sc;
+  SipCall *replaced = NULL;
   gsize length = 0;
 
   if (sa->account == NULL || sip == NULL || sip->sip_from == NULL)
@@ -319,6 +322,15 @@ dt_sip_calls_incoming_invite (SipAccount   *sa,
       display = unquoted;
     }
 
+  /* RFC 3891: a Replaces naming no dialog of ours is refused. */
+  if (sip->sip_replaces != NULL && (replaced = dt_sip_transfer_find_replaced (sa->backend, sip)) == NULL)
+    {
+      g_message ("Account %s: INVITE with Replaces for an unknown dialog refused (481)", sa->id);
+      nua_respond (nh, SIP_481_NO_TRANSACTION, TAG_END ());
+      g_idle_add (destroy_handle_later, nh);
+      return;
+    }
+
   call = dt_backend_emit_incoming_call (DT_BACKEND (sa->backend), sa->account, from, display, to);
   if (call == NULL)
     {
@@ -331,6 +343,18 @@ dt_sip_calls_incoming_invite (SipAccount   *sa,
   sc->nh = nh;
   sc->remote_offer = g_steal_pointer (&offer);
   nua_handle_bind (nh, sc);
+  if (replaced != NULL)
+    {
+      /* It takes the replaced call's place: answered now, never rings. */
+      if (!dt_call_notify_replacing (sc->call, replaced->call, &error))
+        {
+          g_message ("Call %u: cannot replace call %u: %s", dt_call_get_index (sc->call),
+                     dt_call_get_index (replaced->call), error->message);
+          if (!dt_call_is_ended (sc->call))
+            dt_call_reject (sc->call, 481, NULL);
+        }
+      return;
+    }
   nua_respond (nh, SIP_180_RINGING, TAG_END ());
 }
 
@@ -408,7 +432,7 @@ send_invite (SipCall    *sc,
               TAG_IF (request_uri, NUTAG_URL (request_uri)),
               SIPTAG_CONTENT_TYPE_STR ("application/sdp"),
               SIPTAG_PAYLOAD_STR (sdp),
-              TAG_END ());
+              TAG_NEXT (dt_sip_referral_invite_tags (sc->referral)));
 }
 
 static void
@@ -457,6 +481,7 @@ dt_sip_call_dial (DtBackend                 *backend,
       return FALSE;
     }
   sc = sip_call_new (sa, call, FALSE);
+  sc->referral = g_steal_pointer (&self->pending_referral);
   target_ip = uri_ip (target);
   peer = sa->next_hop ? uri_ip (sa->next_hop) : g_strdup (target_ip);
   sc->caps = capabilities_toward (caps, peer);
@@ -692,6 +717,11 @@ dt_sip_calls_event (SipCall      *sc,
       finish (sc, sc->established ? DT_CALL_STATE_REASON_REMOTE_HANGUP : DT_CALL_STATE_REASON_CANCELLED,
               status, phrase);
       break;
+    case nua_i_refer:
+    case nua_r_refer:
+    case nua_i_notify:
+      dt_sip_transfer_event (sc, event, status, phrase, nh, sip, tags);
+      break;
     default:
       break;
     }
@@ -723,3 +753,31 @@ dt_sip_calls_account_gone (DtSipBackend *self,
       finish (sc, DT_CALL_STATE_REASON_LOCAL_HANGUP, 0, NULL);
     }
 }
+
+/* Transfer: what dt-sip-transfer.c needs to know of a call. */
+
+SipCall *
+dt_sip_backend_call_of (DtSipBackend *self,
+                        DtCall       *call)
+{
+  return call ? g_hash_table_lookup (self->calls, call) : NULL;
+}
+
+/* Compares pointers only: a handle's magic may be a call already freed. */
+SipCall *
+dt_sip_backend_call_by_handle (DtSipBackend *self,
+                               nua_handle_t *nh)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->calls);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (((SipCall *) value)->nh == nh && !((SipCall *) value)->finished)
+      return value;
+  return NULL;
+}
+
+DtCall *dt_sip_call_get_call (SipCall *sc) { return sc->call; }
+DtSipBackend *dt_sip_call_get_backend (SipCall *sc) { return sc->backend; }
+nua_handle_t *dt_sip_call_get_handle (SipCall *sc) { return sc->nh; }
