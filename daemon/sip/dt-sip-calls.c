@@ -75,6 +75,8 @@ finish (SipCall           *sc,
   sc->finished = TRUE;
   if (sc->end_reason != DT_CALL_STATE_REASON_NONE)
     reason = sc->end_reason;
+  /* A referred call that ends unanswered still owes the referrer its end. */
+  dt_sip_referral_report (sc->referral, status >= 300 ? status : 487, status >= 300 ? phrase : NULL);
   g_hash_table_remove (sc->backend->calls, sc->call);
   dt_call_notify_ended (sc->call, reason, (guint) MAX (status, 0), phrase);
   if (sc->nh != NULL)
@@ -557,6 +559,7 @@ on_invite_response (SipCall     *sc,
         }
     }
 
+  dt_sip_referral_report (sc->referral, status, phrase);
   if (status >= 300)
     {
       sc->final_status = status;

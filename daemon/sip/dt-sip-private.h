@@ -103,6 +103,9 @@ SipCall      *dt_sip_transfer_find_replaced (DtSipBackend *self,
                                              sip_t const  *sip);
 tagi_t       *dt_sip_referral_invite_tags   (SipReferral  *r);
 void          dt_sip_referral_free          (SipReferral  *r);
+void          dt_sip_referral_report        (SipReferral  *r,
+                                             int           status,
+                                             const char   *phrase);
 gboolean      dt_sip_call_transfer          (DtBackend    *backend,
                                              DtCall       *call,
                                              const char   *target_uri,

@@ -11,8 +11,11 @@
 #include "core/dt-error.h"
 #include "dt-sip-private.h"
 
-/* What a REFER asked of us, carried by the call we place for it: nua then
- * reports that call's progress to the referrer itself (NUTAG_NOTIFY_REFER). */
+/* What a REFER asked of us, carried by the call we place for it, whose
+ * progress we report to the referrer. Not with nua's NUTAG_NOTIFY_REFER:
+ * it reports a 401/407 challenge as the final answer and turns every
+ * failure into 503, so the referrer could neither wait for an
+ * authenticated call nor tell busy from not found. */
 struct _SipReferral {
   su_home_t     home[1];   /* first: the struct is a Sofia home */
   nua_handle_t *nh;        /* the referrer's dialog, a reference */
@@ -20,6 +23,7 @@ struct _SipReferral {
   char         *replaces;  /* from the Refer-To, for our INVITE */
   char         *referred_by;
   tagi_t       *tags;      /* for nua_invite, malloc'd by tl_list */
+  gboolean      done;      /* the final NOTIFY is sent */
 };
 
 static SipReferral *
@@ -52,9 +56,7 @@ dt_sip_referral_invite_tags (SipReferral *r)
   if (r == NULL)
     return NULL;
   if (r->tags == NULL)
-    r->tags = tl_list (NUTAG_NOTIFY_REFER (r->nh),
-                       TAG_IF (r->event, NUTAG_REFER_EVENT (r->event)),
-                       TAG_IF (r->replaces, SIPTAG_REPLACES_STR (r->replaces)),
+    r->tags = tl_list (TAG_IF (r->replaces, SIPTAG_REPLACES_STR (r->replaces)),
                        TAG_IF (r->referred_by, SIPTAG_REFERRED_BY_STR (r->referred_by)),
                        TAG_END ());
   return r->tags;
@@ -73,6 +75,29 @@ notify_refer_failed (nua_handle_t      *nh,
   nua_notify (nh,
               NUTAG_SUBSTATE (nua_substate_terminated),
               TAG_IF (event, SIPTAG_EVENT (event)),
+              SIPTAG_CONTENT_TYPE_STR ("message/sipfrag"),
+              SIPTAG_PAYLOAD_STR (frag),
+              TAG_END ());
+}
+
+/* The referred call's progress, as the referrer's NOTIFYs (RFC 3515 2.4.5):
+ * provisional responses keep the subscription active, the first final
+ * one ends it. */
+void
+dt_sip_referral_report (SipReferral *r,
+                        int          status,
+                        const char  *phrase)
+{
+  g_autofree char *frag = NULL;
+
+  if (r == NULL || r->done || status < 101)
+    return;
+  frag = g_strdup_printf ("SIP/2.0 %d %s\r\n", status,
+                          phrase && *phrase ? phrase : sip_status_phrase (status));
+  r->done = status >= 200;
+  nua_notify (r->nh,
+              NUTAG_SUBSTATE (r->done ? nua_substate_terminated : nua_substate_active),
+              TAG_IF (r->event, SIPTAG_EVENT (r->event)),
               SIPTAG_CONTENT_TYPE_STR ("message/sipfrag"),
               SIPTAG_PAYLOAD_STR (frag),
               TAG_END ());
