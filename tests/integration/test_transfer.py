@@ -169,7 +169,7 @@ def test_transfer_refuses_bad_requests(harness):
     r = t.b.ctl("transfer", b_a)
     assert r.returncode == 2, r
     r = t.b.ctl("transfer", b_a, "http://example.org/")
-    assert r.returncode == 1 and "InvalidArguments" in r.stderr, r
+    assert r.returncode == 2 and "InvalidArguments" in r.stderr, r
     # The call carries on, untouched.
     assert t.b.get(b_a, CALL, "State") == "active"
     assert t.b.get(b_a, CALL, "TransferState") == "none"
