@@ -7,12 +7,14 @@ after a transfer is proven: alice plays a known signal from a file, carol
 records what reaches her, and the recording must contain the signal.
 """
 
+import re
+import threading
 import time
 
 import pytest
 from gi.repository import GLib
 
-from harness import Kamailio, wait_for
+from harness import Kamailio, SipClient, free_port, sdp, wait_for
 from harness import audio
 from test_calls import CALL, answer, config, dial, incoming, wait_file, wait_state
 
@@ -175,3 +177,40 @@ def test_transfer_refuses_bad_requests(harness):
     assert t.b.get(b_a, CALL, "TransferState") == "none"
     t.a.call(a_b, CALL, "Hangup")
     wait_state(t.b, b_a, "terminated")
+
+
+def test_invite_with_replaces_from_a_raw_client(harness):
+    """RFC 3891 from a peer that is not dialtoned: a Replaces naming our
+    dialog takes its place at once; one naming nothing of ours gets 481."""
+    b = harness.daemon("b", config=config("pcmu")).start()
+    port = free_port()
+    b.add_account("lan", address="sip:b@127.0.0.1", local_address="127.0.0.1", local_port=port)
+    b.wait_account("lan", "unregistered", "no-registrar")
+
+    first = SipClient()
+    done = {}
+    t = threading.Thread(target=lambda: done.update(r=first.invite(
+        "127.0.0.1", port, user="b", body=sdp(), timeout=harness.timeout(10), hang_up=False)))
+    t.start()
+    old = incoming(b)
+    answer(b, old)
+    t.join()
+    assert done["r"][-1].status == 200
+    # RFC 3891: to-tag is the recipient's own tag, from-tag the other end's.
+    our_tag = re.search(r"tag=([^;>\s]+)", first.last["to"]).group(1)
+
+    stranger = SipClient()
+    r = stranger.invite("127.0.0.1", port, user="b", body=sdp(),
+                        extra=("Replaces: nosuch@127.0.0.1;to-tag=1;from-tag=2",))
+    assert r[-1].status == 481
+
+    second = SipClient()
+    r = second.invite("127.0.0.1", port, user="b", body=sdp(), timeout=harness.timeout(10),
+                      extra=(f"Replaces: {first.last['call_id']};to-tag={our_tag};"
+                             f"from-tag={first.last['from_tag']}",), hang_up=False)
+    assert r[-1].status == 200, [x.status for x in r]
+    assert not any(x.status == 180 for x in r)
+    assert wait_state(b, old, "terminated")["StateReason"] == "transferred"
+    new = [p for p in b.manager_prop("Calls") if p != old]
+    assert len(new) == 1 and wait_state(b, new[0], "active")["Direction"] == "incoming"
+    second.bye()
