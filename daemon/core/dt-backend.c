@@ -91,6 +91,18 @@ dt_backend_call_send_dtmf_info (DtBackend  *self,
   return DT_BACKEND_GET_IFACE (self)->call_send_dtmf_info (self, call, digit, duration_ms, error);
 }
 
+/* Transfer */
+
+gboolean
+dt_backend_call_transfer (DtBackend   *self,
+                          DtCall      *call,
+                          const char  *target_uri,
+                          DtCall      *replaces,
+                          GError     **error)
+{
+  return DT_BACKEND_GET_IFACE (self)->call_transfer (self, call, target_uri, replaces, error);
+}
+
 const char *
 dt_backend_get_name (DtBackend *self)
 {

@@ -75,6 +75,15 @@ struct _DtBackendInterface {
                                       char                      digit,
                                       guint                     duration_ms,
                                       GError                  **error);
+  /* Transfer. Sends REFER in @call's dialog naming @target_uri; with
+   * @replaces, the Refer-To also carries a Replaces header for that call's
+   * dialog (attended transfer). Progress comes back through
+   * dt_call_notify_transfer(). Fails only when no REFER can be sent. */
+  gboolean    (*call_transfer)      (DtBackend                 *self,
+                                     DtCall                    *call,
+                                     const char                *target_uri,
+                                     DtCall                    *replaces,
+                                     GError                   **error);
 
   /* Ends every network activity (unregister, end calls) and completes when
    * it is done or a bound the backend chooses has passed. */
@@ -122,6 +131,11 @@ gboolean    dt_backend_call_send_dtmf_info (DtBackend             *self,
                                             char                   digit,
                                             guint                  duration_ms,
                                             GError               **error);
+gboolean    dt_backend_call_transfer   (DtBackend                 *self,
+                                        DtCall                    *call,
+                                        const char                *target_uri,
+                                        DtCall                    *replaces,
+                                        GError                   **error);
 DtCall     *dt_backend_emit_incoming_call (DtBackend              *self,
                                            DtAccount              *account,
                                            const char             *remote_uri,

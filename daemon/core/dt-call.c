@@ -48,6 +48,12 @@ struct _DtCall {
   char                dtmf_sounding;    /* the RFC 4733 event under way, or 0 */
   char               *playback_path;
   char               *recording_path;
+
+  DtCallTransferState transfer_state;
+  guint               transfer_status;
+  DtCall             *transfer_other;   /* weak: the call TransferToCall names */
+  DtCall             *referred_call;    /* the call a REFER made us place */
+  gboolean            transferred_away; /* a remote hangup now means "transferred" */
 };
 
 enum {
@@ -61,6 +67,8 @@ enum {
   PROP_MEDIA_INFO,
   PROP_MUTED,
   PROP_RECORDING,
+  PROP_TRANSFER_STATE,
+  PROP_TRANSFER_STATUS,
   N_PROPS
 };
 
@@ -68,6 +76,7 @@ enum {
   SIGNAL_STATE_CHANGED,
   SIGNAL_DTMF_RECEIVED,
   SIGNAL_PLAYBACK_FINISHED,
+  SIGNAL_REFERRED,
   N_SIGNALS
 };
 
@@ -347,6 +356,211 @@ dt_call_hangup (DtCall  *self,
   return TRUE;
 }
 
+/* Transfer */
+
+static gboolean
+check_transferable (DtCall      *self,
+                    const char  *what,
+                    GError     **error)
+{
+  if (self->state != DT_CALL_STATE_ACTIVE && self->state != DT_CALL_STATE_HELD &&
+      self->state != DT_CALL_STATE_REMOTE_HELD)
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_STATE,
+                   "%s: only an answered call can be transferred (it is %s)", what,
+                   dt_enum_to_nick (DT_TYPE_CALL_STATE, self->state));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+set_transfer (DtCall              *self,
+              DtCallTransferState  state,
+              guint                status)
+{
+  g_object_freeze_notify (G_OBJECT (self));
+  if (state != self->transfer_state)
+    {
+      g_info ("Call %u: transfer %s → %s (%u)", self->index,
+              dt_enum_to_nick (DT_TYPE_CALL_TRANSFER_STATE, self->transfer_state),
+              dt_enum_to_nick (DT_TYPE_CALL_TRANSFER_STATE, state), status);
+      self->transfer_state = state;
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_TRANSFER_STATE]);
+    }
+  if (status != 0 && status != self->transfer_status)
+    {
+      self->transfer_status = status;
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_TRANSFER_STATUS]);
+    }
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+static gboolean
+start_transfer (DtCall      *self,
+                const char  *uri,
+                DtCall      *other,
+                GError     **error)
+{
+  if (self->transfer_state == DT_CALL_TRANSFER_STATE_TRYING ||
+      self->transfer_state == DT_CALL_TRANSFER_STATE_ACCEPTED)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_IN_PROGRESS, "a transfer of this call is under way");
+      return FALSE;
+    }
+  if (!dt_backend_call_transfer (self->backend, self, uri, other, error))
+    return FALSE;
+  self->transfer_status = 0;
+  set_transfer (self, DT_CALL_TRANSFER_STATE_TRYING, 0);
+  g_set_weak_pointer (&self->transfer_other, other);
+  /* Its party will hang up on us once it is connected to ours. */
+  if (other != NULL)
+    other->transferred_away = TRUE;
+  g_message ("Call %u: transferring to %s", self->index, uri);
+  return TRUE;
+}
+
+gboolean
+dt_call_transfer (DtCall      *self,
+                  const char  *uri,
+                  GError     **error)
+{
+  g_autoptr(GError) uri_error = NULL;
+
+  if (!check_transferable (self, "call", error))
+    return FALSE;
+  if (uri == NULL || !(g_str_has_prefix (uri, "sip:") || g_str_has_prefix (uri, "sips:")) ||
+      !dt_backend_check_uri (self->backend, uri, &uri_error))
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "uri: '%s' is not a SIP URI%s%s",
+                   uri ? uri : "", uri_error ? ": " : "", uri_error ? uri_error->message : "");
+      return FALSE;
+    }
+  return start_transfer (self, uri, NULL, error);
+}
+
+gboolean
+dt_call_transfer_to_call (DtCall      *self,
+                          DtCall      *other,
+                          GError     **error)
+{
+  if (other == self)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_STATE,
+                           "other: a call cannot be transferred to itself");
+      return FALSE;
+    }
+  if (!check_transferable (self, "call", error) || !check_transferable (other, "other", error))
+    return FALSE;
+  return start_transfer (self, other->remote_uri, other, error);
+}
+
+void
+dt_call_notify_transfer (DtCall              *self,
+                         DtCallTransferState  state,
+                         guint                sip_status)
+{
+  /* NOTIFYs may trail after success: the first final word stands. */
+  if (dt_call_is_ended (self) || self->transfer_state == DT_CALL_TRANSFER_STATE_SUCCEEDED ||
+      self->transfer_state == DT_CALL_TRANSFER_STATE_FAILED)
+    return;
+  set_transfer (self, state, sip_status);
+  if (state == DT_CALL_TRANSFER_STATE_FAILED)
+    {
+      g_message ("Call %u: transfer failed (%u); the call carries on", self->index, sip_status);
+      if (self->transfer_other != NULL)
+        self->transfer_other->transferred_away = FALSE;
+      g_clear_weak_pointer (&self->transfer_other);
+    }
+  else if (state == DT_CALL_TRANSFER_STATE_SUCCEEDED)
+    {
+      g_clear_weak_pointer (&self->transfer_other);
+      end_with (self, DT_CALL_STATE_REASON_TRANSFERRED);
+    }
+}
+
+static void
+on_referred_call_state (DtCall            *referred,
+                        DtCallState        old_state,
+                        DtCallState        new_state,
+                        DtCallStateReason  reason,
+                        DtCall            *self)
+{
+  if (new_state == DT_CALL_STATE_ACTIVE)
+    {
+      g_message ("Call %u: replaced by call %u", self->index, referred->index);
+      end_with (self, DT_CALL_STATE_REASON_TRANSFERRED);
+    }
+  else if (new_state == DT_CALL_STATE_TERMINATED && referred->answered_usec == 0)
+    self->transferred_away = FALSE;
+  else
+    return;
+  g_signal_handlers_disconnect_by_data (referred, self);
+}
+
+/* The other party asks us to call @target_uri (a REFER): the new call
+ * takes our endpoints, and this one ends once it is answered. */
+DtCall *
+dt_call_notify_referred (DtCall      *self,
+                         const char  *target_uri,
+                         GError     **error)
+{
+  GObject *placed = NULL;
+
+  if (!check_transferable (self, "call", error))
+    return NULL;
+  if (self->referred_call != NULL && !dt_call_is_ended (self->referred_call))
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_IN_PROGRESS, "a referred call is under way");
+      return NULL;
+    }
+  g_signal_emit (self, signals[SIGNAL_REFERRED], 0, target_uri, &placed);
+  if (placed == NULL)
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_FAILED, "cannot call %s", target_uri);
+      return NULL;
+    }
+  if (self->referred_call != NULL)
+    g_signal_handlers_disconnect_by_data (self->referred_call, self);
+  g_clear_object (&self->referred_call);
+  self->referred_call = DT_CALL (placed);
+  if (dt_call_is_ended (self->referred_call))
+    return self->referred_call;
+  self->transferred_away = TRUE;
+  g_signal_connect (self->referred_call, "state-changed", G_CALLBACK (on_referred_call_state), self);
+  return self->referred_call;
+}
+
+/* An INVITE with Replaces naming @replaced: this new incoming call takes
+ * its place (and its endpoints) without ringing. */
+gboolean
+dt_call_notify_replacing (DtCall      *self,
+                          DtCall      *replaced,
+                          GError     **error)
+{
+  if (self->state != DT_CALL_STATE_INCOMING)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_STATE, "only a new call can replace another");
+      return FALSE;
+    }
+  if (dt_call_is_ended (replaced))
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_STATE, "call %u has ended", replaced->index);
+      return FALSE;
+    }
+  dt_call_set_endpoints (self, replaced->profile->audio_source, replaced->profile->audio_sink);
+  if (!dt_call_answer (self, error))
+    return FALSE;
+  g_message ("Call %u: replaces call %u", self->index, replaced->index);
+  end_with (replaced, DT_CALL_STATE_REASON_TRANSFERRED);
+  return TRUE;
+}
+
+DtCallTransferState dt_call_get_transfer_state (DtCall *self) { return self->transfer_state; }
+guint dt_call_get_transfer_status (DtCall *self) { return self->transfer_status; }
+const char *dt_call_get_audio_source (DtCall *self) { return self->profile->audio_source; }
+const char *dt_call_get_audio_sink (DtCall *self) { return self->profile->audio_sink; }
+
 void
 dt_call_end_for_shutdown (DtCall *self)
 {
@@ -449,6 +663,8 @@ dt_call_notify_ended (DtCall            *self,
    * the signalling's view of it (we sent CANCEL or BYE). */
   if (self->pending_reason != DT_CALL_STATE_REASON_NONE)
     reason = self->pending_reason;
+  else if (reason == DT_CALL_STATE_REASON_REMOTE_HANGUP && self->transferred_away)
+    reason = DT_CALL_STATE_REASON_TRANSFERRED;
 
   if (self->media != NULL)
     {
@@ -897,6 +1113,12 @@ dt_call_get_property (GObject    *object,
     case PROP_RECORDING:
       g_value_set_string (value, dt_call_get_recording (self));
       break;
+    case PROP_TRANSFER_STATE:
+      g_value_set_enum (value, self->transfer_state);
+      break;
+    case PROP_TRANSFER_STATUS:
+      g_value_set_uint (value, self->transfer_status);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -910,6 +1132,12 @@ dt_call_dispose (GObject *object)
   g_clear_handle_id (&self->no_answer_id, g_source_remove);
   g_clear_handle_id (&self->auto_answer_id, g_source_remove);
   g_clear_handle_id (&self->dtmf_timer, g_source_remove);
+  g_clear_weak_pointer (&self->transfer_other);
+  if (self->referred_call != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->referred_call, self);
+      g_clear_object (&self->referred_call);
+    }
   if (self->media != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->media, self);
@@ -963,6 +1191,9 @@ dt_call_class_init (DtCallClass *klass)
                                                  NULL, flags);
   props[PROP_MUTED] = g_param_spec_boolean ("muted", NULL, NULL, FALSE, flags);
   props[PROP_RECORDING] = g_param_spec_string ("recording", NULL, NULL, NULL, flags);
+  props[PROP_TRANSFER_STATE] = g_param_spec_enum ("transfer-state", NULL, NULL, DT_TYPE_CALL_TRANSFER_STATE,
+                                                  DT_CALL_TRANSFER_STATE_NONE, flags);
+  props[PROP_TRANSFER_STATUS] = g_param_spec_uint ("transfer-status", NULL, NULL, 0, 999, 0, flags);
   g_object_class_install_properties (object_class, N_PROPS, props);
 
   /* (digit) */
@@ -979,6 +1210,11 @@ dt_call_class_init (DtCallClass *klass)
     g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 3, DT_TYPE_CALL_STATE, DT_TYPE_CALL_STATE,
                   DT_TYPE_CALL_STATE_REASON);
+  /* (target URI) → the new DtCall placed for it, or NULL; the handler
+   * returns a new reference. */
+  signals[SIGNAL_REFERRED] =
+    g_signal_new ("referred", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  g_signal_accumulator_first_wins, NULL, NULL, G_TYPE_OBJECT, 1, G_TYPE_STRING);
 }
 
 static void

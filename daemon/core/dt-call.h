@@ -108,6 +108,30 @@ const char       *dt_call_get_recording      (DtCall  *self);
 void              dt_call_schedule_auto_answer (DtCall *self,
                                                 guint   delay_s);
 void              dt_call_refuse_busy        (DtCall  *self);
+/* Transfer. dt_call_transfer() and dt_call_transfer_to_call() refer the
+ * other party elsewhere (our REFER). A REFER from the other party becomes
+ * the "referred" signal (target URI → new DtCall, placed by the manager
+ * with this call's endpoints); an INVITE with Replaces becomes a new
+ * incoming call that dt_call_notify_replacing() answers at once. */
+gboolean             dt_call_transfer            (DtCall      *self,
+                                                  const char  *uri,
+                                                  GError     **error);
+gboolean             dt_call_transfer_to_call    (DtCall      *self,
+                                                  DtCall      *other,
+                                                  GError     **error);
+DtCallTransferState  dt_call_get_transfer_state  (DtCall      *self);
+guint                dt_call_get_transfer_status (DtCall      *self);
+const char          *dt_call_get_audio_source    (DtCall      *self);
+const char          *dt_call_get_audio_sink      (DtCall      *self);
+void                 dt_call_notify_transfer     (DtCall              *self,
+                                                  DtCallTransferState  state,
+                                                  guint                sip_status);
+DtCall              *dt_call_notify_referred     (DtCall      *self,
+                                                  const char  *target_uri,
+                                                  GError     **error);
+gboolean             dt_call_notify_replacing    (DtCall      *self,
+                                                  DtCall      *replaced,
+                                                  GError     **error);
 
 /* From the backend. */
 void              dt_call_notify_reoffer_failed (DtCall     *self,

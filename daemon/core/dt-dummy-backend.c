@@ -159,6 +159,40 @@ dummy_call_hangup (DtBackend *backend, DtCall *call)
   dt_call_notify_ended (call, DT_CALL_STATE_REASON_LOCAL_HANGUP, 0, NULL);
 }
 
+/* Transfer: the other party accepts, then reports the target's answer; a
+ * target whose user part is "busy" answers 486. */
+typedef struct {
+  DtCall  *call;
+  gboolean busy;
+} TransferStep;
+
+static gboolean
+transfer_later (gpointer user_data)
+{
+  TransferStep *step = user_data;
+
+  dt_call_notify_transfer (step->call, DT_CALL_TRANSFER_STATE_ACCEPTED, 202);
+  if (step->busy)
+    dt_call_notify_transfer (step->call, DT_CALL_TRANSFER_STATE_FAILED, 486);
+  else
+    dt_call_notify_transfer (step->call, DT_CALL_TRANSFER_STATE_SUCCEEDED, 200);
+  g_object_unref (step->call);
+  g_free (step);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+dummy_call_transfer (DtBackend *backend, DtCall *call, const char *target_uri, DtCall *replaces,
+                     GError **error)
+{
+  TransferStep *step = g_new0 (TransferStep, 1);
+
+  step->call = g_object_ref (call);
+  step->busy = strstr (target_uri, ":busy@") != NULL;
+  g_idle_add (transfer_later, step);
+  return TRUE;
+}
+
 static void
 dummy_shutdown_async (DtBackend           *backend,
                       GCancellable        *cancellable,
@@ -196,6 +230,7 @@ dt_dummy_backend_iface_init (DtBackendInterface *iface)
   iface->call_answer = dummy_call_answer;
   iface->call_reject = dummy_call_reject;
   iface->call_hangup = dummy_call_hangup;
+  iface->call_transfer = dummy_call_transfer;
   iface->shutdown_async = dummy_shutdown_async;
   iface->shutdown_finish = dummy_shutdown_finish;
 }

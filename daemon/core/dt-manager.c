@@ -564,6 +564,36 @@ on_call_state_changed (DtCall            *call,
                               g_object_ref (call), g_object_unref);
 }
 
+/* A REFER from the call's party: the new call goes through the same path
+ * as Dial, from the same account and with the same endpoints. */
+static DtCall *
+on_call_referred (DtCall     *call,
+                  const char *target_uri,
+                  DtManager  *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) opts = NULL;
+  GVariantDict options;
+  DtCall *placed;
+
+  g_variant_dict_init (&options, NULL);
+  if (dt_call_get_audio_source (call) != NULL)
+    g_variant_dict_insert (&options, "audio-source", "s", dt_call_get_audio_source (call));
+  if (dt_call_get_audio_sink (call) != NULL)
+    g_variant_dict_insert (&options, "audio-sink", "s", dt_call_get_audio_sink (call));
+  opts = g_variant_ref_sink (g_variant_dict_end (&options));
+  placed = dt_manager_dial (self, dt_call_get_account (call), target_uri, opts, &error);
+  if (placed == NULL)
+    {
+      g_message ("Call %u: cannot follow the transfer to %s: %s", dt_call_get_index (call),
+                 target_uri, error->message);
+      return NULL;
+    }
+  g_message ("Call %u: transferred by its party to %s (call %u)", dt_call_get_index (call),
+             target_uri, dt_call_get_index (placed));
+  return g_object_ref (placed);
+}
+
 static DtCall *
 add_call (DtManager       *self,
           DtAccount       *account,
@@ -579,6 +609,7 @@ add_call (DtManager       *self,
   g_object_set_data (G_OBJECT (call), "dt-manager", self);
   g_ptr_array_add (self->calls, call);
   g_signal_connect (call, "state-changed", G_CALLBACK (on_call_state_changed), self);
+  g_signal_connect (call, "referred", G_CALLBACK (on_call_referred), self);
   write_history (self, call);
   g_signal_emit (self, signals[SIGNAL_CALL_ADDED], 0, call);
   return call;

@@ -70,6 +70,15 @@ typedef enum {
   DT_CALL_DIRECTION_OUTGOING,
 } DtCallDirection;
 
+/* Transfer: how our REFER of a call is going (Call.TransferState). */
+typedef enum {
+  DT_CALL_TRANSFER_STATE_NONE,
+  DT_CALL_TRANSFER_STATE_TRYING,
+  DT_CALL_TRANSFER_STATE_ACCEPTED,
+  DT_CALL_TRANSFER_STATE_SUCCEEDED,
+  DT_CALL_TRANSFER_STATE_FAILED,
+} DtCallTransferState;
+
 const char *dt_enum_to_nick   (GType        enum_type,
                                int          value);
 gboolean    dt_enum_from_nick (GType        enum_type,

@@ -790,6 +790,58 @@ on_call_playback_finished (DtCall       *call,
   dt_gen_call_emit_playback_finished (ec->skeleton, path, reason);
 }
 
+/* Transfer */
+
+static void
+sync_call_transfer (ExportedCall *ec)
+{
+  dt_gen_call_set_transfer_state (ec->skeleton, dt_enum_to_nick (DT_TYPE_CALL_TRANSFER_STATE,
+                                                                 dt_call_get_transfer_state (ec->call)));
+  dt_gen_call_set_transfer_status (ec->skeleton, dt_call_get_transfer_status (ec->call));
+}
+
+static void
+on_call_transfer_notify (DtCall       *call,
+                         GParamSpec   *pspec,
+                         ExportedCall *ec)
+{
+  sync_call_transfer (ec);
+}
+
+static gboolean
+handle_call_transfer (DtGenCall             *skeleton,
+                      GDBusMethodInvocation *invocation,
+                      const char            *uri,
+                      ExportedCall          *ec)
+{
+  g_autoptr(GError) error = NULL;
+
+  complete_or_fail (invocation, dt_call_transfer (ec->call, uri, &error), &error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_call_transfer_to_call (DtGenCall             *skeleton,
+                              GDBusMethodInvocation *invocation,
+                              const char            *other_path,
+                              ExportedCall          *ec)
+{
+  g_autoptr(GError) error = NULL;
+  GHashTableIter iter;
+  gpointer value;
+  DtCall *other = NULL;
+
+  g_hash_table_iter_init (&iter, ec->exporter->calls);
+  while (other == NULL && g_hash_table_iter_next (&iter, NULL, &value))
+    if (g_str_equal (((ExportedCall *) value)->path, other_path))
+      other = ((ExportedCall *) value)->call;
+  if (other == NULL)
+    g_set_error (&error, DT_ERROR, DT_ERROR_NOT_FOUND, "other: no call at %s", other_path);
+  complete_or_fail (invocation, other != NULL && dt_call_transfer_to_call (ec->call, other, &error),
+                    &error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 static void
 exported_call_free (ExportedCall *ec)
 {
@@ -839,6 +891,11 @@ on_call_added (DtManager      *manager,
   g_signal_connect (ec->skeleton, "handle-stop-playback", G_CALLBACK (handle_call_stop_playback), ec);
   g_signal_connect (ec->skeleton, "handle-start-recording", G_CALLBACK (handle_call_start_recording), ec);
   g_signal_connect (ec->skeleton, "handle-stop-recording", G_CALLBACK (handle_call_stop_recording), ec);
+  g_signal_connect (ec->skeleton, "handle-transfer", G_CALLBACK (handle_call_transfer), ec);
+  g_signal_connect (ec->skeleton, "handle-transfer-to-call", G_CALLBACK (handle_call_transfer_to_call), ec);
+  g_signal_connect (call, "notify::transfer-state", G_CALLBACK (on_call_transfer_notify), ec);
+  g_signal_connect (call, "notify::transfer-status", G_CALLBACK (on_call_transfer_notify), ec);
+  sync_call_transfer (ec);
   g_signal_connect (call, "notify", G_CALLBACK (on_call_notify), ec);
   g_signal_connect (call, "state-changed", G_CALLBACK (on_call_state_changed), ec);
   g_signal_connect (call, "dtmf-received", G_CALLBACK (on_call_dtmf_received), ec);

@@ -827,6 +827,7 @@ dt_sip_backend_iface_init (DtBackendInterface *iface)
   iface->call_hangup = dt_sip_call_hangup;
   iface->call_reoffer = dt_sip_call_reoffer;
   iface->call_send_dtmf_info = dt_sip_call_send_dtmf_info;
+  iface->call_transfer = dt_sip_call_transfer;
   iface->shutdown_async = sip_shutdown_async;
   iface->shutdown_finish = sip_shutdown_finish;
 }

@@ -36,6 +36,7 @@ struct _SipCall {
   gboolean            reoffering;    /* our re-INVITE awaits its answer */
   gboolean            finished;      /* DtCall told it ended */
   GCancellable       *resolving;
+  SipReferral        *referral;      /* placed for a REFER: nua notifies the referrer */
 };
 
 static void
@@ -44,6 +45,7 @@ sip_call_free (SipCall *sc)
   if (sc->resolving != NULL)
     g_cancellable_cancel (sc->resolving);
   g_clear_object (&sc->resolving);
+  g_clear_pointer (&sc->referral, dt_sip_referral_free);
   g_clear_pointer (&sc->caps, dt_media_description_free);
   g_clear_pointer (&sc->remote_offer, dt_media_description_free);
   g_clear_pointer (&sc->local_offer, dt_media_description_free);
@@ -74,6 +76,8 @@ finish (SipCall           *sc,
   sc->finished = TRUE;
   if (sc->end_reason != DT_CALL_STATE_REASON_NONE)
     reason = sc->end_reason;
+  /* A referred call that ends unanswered still owes the referrer its end. */
+  dt_sip_referral_report (sc->referral, status >= 300 ? status : 487, status >= 300 ? phrase : NULL);
   g_hash_table_remove (sc->backend->calls, sc->call);
   dt_call_notify_ended (sc->call, reason, (guint) MAX (status, 0), phrase);
   if (sc->nh != NULL)
@@ -290,6 +294,7 @@ dt_sip_calls_incoming_invite (SipAccount   *sa,
   g_autofree char *display = NULL;
   DtCall *call;
   SipCall *sc;
+  SipCall *replaced = NULL;
   gsize length = 0;
 
   if (sa->account == NULL || sip == NULL || sip->sip_from == NULL)
@@ -349,6 +354,15 @@ dt_sip_calls_incoming_invite (SipAccount   *sa,
       display = unquoted;
     }
 
+  /* RFC 3891: a Replaces naming no dialog of ours is refused. */
+  if (sip->sip_replaces != NULL && (replaced = dt_sip_transfer_find_replaced (sa->backend, sip)) == NULL)
+    {
+      g_message ("Account %s: INVITE with Replaces for an unknown dialog refused (481)", sa->id);
+      nua_respond (nh, SIP_481_NO_TRANSACTION, TAG_END ());
+      g_idle_add (destroy_handle_later, nh);
+      return;
+    }
+
   call = dt_backend_emit_incoming_call (DT_BACKEND (sa->backend), sa->account, from, display, to);
   if (call == NULL)
     {
@@ -361,6 +375,18 @@ dt_sip_calls_incoming_invite (SipAccount   *sa,
   sc->nh = nh;
   sc->remote_offer = g_steal_pointer (&offer);
   nua_handle_bind (nh, sc);
+  if (replaced != NULL)
+    {
+      /* It takes the replaced call's place: answered now, never rings. */
+      if (!dt_call_notify_replacing (sc->call, replaced->call, &error))
+        {
+          g_message ("Call %u: cannot replace call %u: %s", dt_call_get_index (sc->call),
+                     dt_call_get_index (replaced->call), error->message);
+          if (!dt_call_is_ended (sc->call))
+            dt_call_reject (sc->call, 481, NULL);
+        }
+      return;
+    }
   nua_respond (nh, SIP_180_RINGING, TAG_END ());
   {
     guint delay = 0;
@@ -444,7 +470,7 @@ send_invite (SipCall    *sc,
               TAG_IF (request_uri, NUTAG_URL (request_uri)),
               SIPTAG_CONTENT_TYPE_STR ("application/sdp"),
               SIPTAG_PAYLOAD_STR (sdp),
-              TAG_END ());
+              TAG_NEXT (dt_sip_referral_invite_tags (sc->referral)));
 }
 
 static void
@@ -493,6 +519,7 @@ dt_sip_call_dial (DtBackend                 *backend,
       return FALSE;
     }
   sc = sip_call_new (sa, call, FALSE);
+  sc->referral = g_steal_pointer (&self->pending_referral);
   target_ip = uri_ip (target);
   peer = sa->next_hop ? uri_ip (sa->next_hop) : g_strdup (target_ip);
   sc->caps = capabilities_toward (caps, peer);
@@ -568,6 +595,7 @@ on_invite_response (SipCall     *sc,
         }
     }
 
+  dt_sip_referral_report (sc->referral, status, phrase);
   if (status >= 300 && sc->established)
     {
       /* A refused re-INVITE leaves the call as it was (RFC 3261 14.1);
@@ -843,6 +871,11 @@ dt_sip_calls_event (SipCall      *sc,
       finish (sc, sc->established ? DT_CALL_STATE_REASON_REMOTE_HANGUP : DT_CALL_STATE_REASON_CANCELLED,
               status, phrase);
       break;
+    case nua_i_refer:
+    case nua_r_refer:
+    case nua_i_notify:
+      dt_sip_transfer_event (sc, event, status, phrase, nh, sip, tags);
+      break;
     default:
       break;
     }
@@ -874,3 +907,31 @@ dt_sip_calls_account_gone (DtSipBackend *self,
       finish (sc, DT_CALL_STATE_REASON_LOCAL_HANGUP, 0, NULL);
     }
 }
+
+/* Transfer: what dt-sip-transfer.c needs to know of a call. */
+
+SipCall *
+dt_sip_backend_call_of (DtSipBackend *self,
+                        DtCall       *call)
+{
+  return call ? g_hash_table_lookup (self->calls, call) : NULL;
+}
+
+/* Compares pointers only: a handle's magic may be a call already freed. */
+SipCall *
+dt_sip_backend_call_by_handle (DtSipBackend *self,
+                               nua_handle_t *nh)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->calls);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (((SipCall *) value)->nh == nh && !((SipCall *) value)->finished)
+      return value;
+  return NULL;
+}
+
+DtCall *dt_sip_call_get_call (SipCall *sc) { return sc->call; }
+DtSipBackend *dt_sip_call_get_backend (SipCall *sc) { return sc->backend; }
+nua_handle_t *dt_sip_call_get_handle (SipCall *sc) { return sc->nh; }

@@ -15,6 +15,7 @@
 
 typedef struct _SipAccount SipAccount;
 typedef struct _SipCall SipCall;
+typedef struct _SipReferral SipReferral;
 
 struct _DtSipBackend {
   GObject     parent_instance;
@@ -30,6 +31,7 @@ struct _DtSipBackend {
   GPtrArray  *lingering; /* retired past the bound, still shutting down */
   GTask      *shutdown_task;
   GHashTable *calls;     /* DtCall → SipCall */
+  SipReferral *pending_referral; /* for the call a REFER is placing now */
 
   GString    *log_line;  /* Sofia logs in fragments; we log whole lines */
   gint64      tls_failure_usec;
@@ -84,3 +86,31 @@ void     dt_sip_call_hangup (DtBackend *backend, DtCall *call);
 gboolean dt_sip_call_reoffer (DtBackend *backend, DtCall *call, DtMediaDirection direction, GError **error);
 gboolean dt_sip_call_send_dtmf_info (DtBackend *backend, DtCall *call, char digit, guint duration_ms,
                                      GError **error);
+
+/* Transfer: dt-sip-transfer.c, and what it needs of dt-sip-calls.c. */
+SipCall      *dt_sip_backend_call_of        (DtSipBackend *self,
+                                             DtCall       *call);
+SipCall      *dt_sip_backend_call_by_handle (DtSipBackend *self,
+                                             nua_handle_t *nh);
+DtCall       *dt_sip_call_get_call          (SipCall      *sc);
+DtSipBackend *dt_sip_call_get_backend       (SipCall      *sc);
+nua_handle_t *dt_sip_call_get_handle        (SipCall      *sc);
+void          dt_sip_transfer_event         (SipCall      *sc,
+                                             nua_event_t   event,
+                                             int           status,
+                                             char const   *phrase,
+                                             nua_handle_t *nh,
+                                             sip_t const  *sip,
+                                             tagi_t        tags[]);
+SipCall      *dt_sip_transfer_find_replaced (DtSipBackend *self,
+                                             sip_t const  *sip);
+tagi_t       *dt_sip_referral_invite_tags   (SipReferral  *r);
+void          dt_sip_referral_free          (SipReferral  *r);
+void          dt_sip_referral_report        (SipReferral  *r,
+                                             int           status,
+                                             const char   *phrase);
+gboolean      dt_sip_call_transfer          (DtBackend    *backend,
+                                             DtCall       *call,
+                                             const char   *target_uri,
+                                             DtCall       *replaces,
+                                             GError      **error);

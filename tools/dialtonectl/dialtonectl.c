@@ -20,6 +20,8 @@ static const DtCtlCommand commands[] = {
     dtctl_cmd_answer },
   { NULL, "reject", " [CALL] [--status CODE]", "Refuse an incoming call (486 Busy Here by default)",
     dtctl_cmd_reject },
+  { NULL, "transfer", " CALL (URI|--to-call OTHER) [--wait] [--timeout SECONDS]",
+    "Transfer a call to a URI (blind) or to another call's party (attended)", dtctl_cmd_transfer },
   { NULL, "hangup", " [CALL|--all]", "End a call (the only one going on), or every call", dtctl_cmd_hangup },
   { NULL, "calls", "", "List the calls", dtctl_cmd_calls },
   { NULL, "wait", " [CALL] [--state STATE] [--timeout SECONDS]",

@@ -232,6 +232,109 @@ dtctl_cmd_reject (DtCtl              *ctl,
          ? DTCTL_EXIT_OK : dtctl_fail (ctl, error);
 }
 
+/* Transfer */
+
+static gboolean
+transfer_over (DtGenCall *call)
+{
+  const char *state = dt_gen_call_get_transfer_state (call);
+
+  return g_strcmp0 (state, "succeeded") == 0 || g_strcmp0 (state, "failed") == 0;
+}
+
+static void
+on_transfer_changed (GDBusProxy *proxy,
+                     GVariant   *changed,
+                     GStrv       invalidated,
+                     GMainLoop  *loop)
+{
+  if (transfer_over (DT_GEN_CALL (proxy)))
+    g_main_loop_quit (loop);
+}
+
+static gboolean
+on_transfer_timeout (gpointer loop)
+{
+  g_main_loop_quit (loop);
+  return G_SOURCE_REMOVE;
+}
+
+int
+dtctl_cmd_transfer (DtCtl              *ctl,
+                    const DtCtlCommand *command,
+                    int                 argc,
+                    char              **argv)
+{
+  g_autofree char *to_call = NULL;
+  gboolean wait = FALSE;
+  double timeout = 30;
+  GOptionEntry entries[] = {
+    { "to-call", 0, 0, G_OPTION_ARG_STRING, &to_call, "Attended: connect the party to this call's party", "OTHER" },
+    { "wait", 'w', 0, G_OPTION_ARG_NONE, &wait, "Wait until the transfer succeeds (exit 1 if it fails)", NULL },
+    { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &timeout, "Seconds to wait (default 30)", "SECONDS" },
+    { NULL }
+  };
+  g_autoptr(DtGenCall) call = NULL;
+  g_autoptr(DtGenCall) other = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *state;
+  int status;
+
+  if (!dtctl_parse_options (ctl, command, entries, &argc, &argv, 1, 2, &status))
+    return status;
+  if ((to_call == NULL) == (argc < 3))
+    return dtctl_fail_message (DTCTL_EXIT_USAGE, "transfer: give either a URI or --to-call OTHER");
+  if ((status = dtctl_connect (ctl)) != DTCTL_EXIT_OK ||
+      (call = dtctl_resolve_call (ctl, argv[1], going_on, &status)) == NULL)
+    return status;
+  if (to_call != NULL)
+    {
+      if ((other = dtctl_resolve_call (ctl, to_call, going_on, &status)) == NULL)
+        return status;
+      if (!dt_gen_call_call_transfer_to_call_sync (call, g_dbus_proxy_get_object_path (G_DBUS_PROXY (other)),
+                                                   NULL, &error))
+        return dtctl_fail (ctl, error);
+    }
+  else if (!dt_gen_call_call_transfer_sync (call, argv[2], NULL, &error))
+    return dtctl_fail (ctl, error);
+
+  if (wait && !transfer_over (call))
+    {
+      g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+      gulong handler = g_signal_connect (call, "g-properties-changed", G_CALLBACK (on_transfer_changed), loop);
+      guint timer = g_timeout_add ((guint) (timeout * 1000), on_transfer_timeout, loop);
+
+      g_main_loop_run (loop);
+      g_signal_handler_disconnect (call, handler);
+      if (transfer_over (call))
+        g_source_remove (timer);
+    }
+  state = dt_gen_call_get_transfer_state (call);
+  if (ctl->json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "path");
+      json_builder_add_string_value (b, g_dbus_proxy_get_object_path (G_DBUS_PROXY (call)));
+      json_builder_set_member_name (b, "transfer-state");
+      json_builder_add_string_value (b, state ? state : "");
+      json_builder_set_member_name (b, "transfer-status");
+      json_builder_add_int_value (b, dt_gen_call_get_transfer_status (call));
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      dtctl_print_json (root);
+    }
+  else if (wait)
+    g_print ("%s (%u)\n", state ? state : "", dt_gen_call_get_transfer_status (call));
+  if (wait && g_strcmp0 (state, "succeeded") != 0)
+    return dtctl_fail_message (DTCTL_EXIT_FAILED, "call %u: transfer %s",
+                               dtctl_path_index (g_dbus_proxy_get_object_path (G_DBUS_PROXY (call))),
+                               transfer_over (call) ? state : "timed out");
+  return DTCTL_EXIT_OK;
+}
+
 int
 dtctl_cmd_hangup (DtCtl              *ctl,
                   const DtCtlCommand *command,

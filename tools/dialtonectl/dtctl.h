@@ -98,6 +98,7 @@ int dtctl_cmd_call       (DtCtl *ctl, const DtCtlCommand *command, int argc, cha
 int dtctl_cmd_answer     (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 int dtctl_cmd_reject     (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 int dtctl_cmd_hangup     (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_transfer   (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 int dtctl_cmd_calls      (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 int dtctl_cmd_wait       (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 int dtctl_cmd_hold            (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
