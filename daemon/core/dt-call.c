@@ -1022,7 +1022,7 @@ dt_call_schedule_auto_answer (DtCall *self,
   g_clear_handle_id (&self->auto_answer_id, g_source_remove);
   g_info ("Call %u: will answer automatically in %u s", self->index, delay_s);
   self->auto_answer_id = delay_s == 0 ? g_idle_add (on_auto_answer, self)
-                                      : g_timeout_add_seconds (delay_s, on_auto_answer, self);
+                                      : g_timeout_add (delay_s * 1000, on_auto_answer, self);
 }
 
 /* The caller asked to be answered (Call-Info answer-after, Answer-Mode:

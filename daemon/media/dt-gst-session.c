@@ -71,6 +71,7 @@ struct _DtGstSession {
   char                *playback_path;
   gboolean             playback_loop;
   gboolean             playback_mix;
+  guint                playback_timer;  /* until the file's last sample is sent */
 
   /* A recording of both directions (StartRecording). */
   GstElement          *recorder;
@@ -595,19 +596,37 @@ remove_mixer_branch (DtGstSession *self,
     gst_element_release_request_pad (self->send_mixer, mixer_pad);
 }
 
-/* Runs in a streaming thread: the file has played to its end. The EOS goes
- * on to the mixer (which then stops waiting for this branch); the main
- * thread hears of it on the bus. */
-static GstPadProbeReturn
-on_playback_event (GstPad          *pad,
-                   GstPadProbeInfo *info,
-                   gpointer         user_data)
-{
-  GstElement *branch = user_data;
+/* Runs in the file's streaming thread, which alone touches it: where the
+ * file's last sample sits in the call's running time. */
+typedef struct {
+  GstElement   *branch;
+  GstClockTime  end;
+} PlaybackTrack;
 
-  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_EOS)
-    gst_element_post_message (branch, gst_message_new_application (GST_OBJECT (branch),
-                                                                    gst_structure_new_empty ("dialtone-playback-eos")));
+/* The file has been read to its end: the EOS goes on to the mixer (which
+ * then stops waiting for this branch), and the main thread hears when the
+ * last sample will have been mixed, on the bus. */
+static GstPadProbeReturn
+on_playback_data (GstPad          *pad,
+                  GstPadProbeInfo *info,
+                  gpointer         user_data)
+{
+  PlaybackTrack *track = user_data;
+
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    {
+      GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+
+      if (GST_BUFFER_PTS_IS_VALID (buffer))
+        track->end = GST_BUFFER_PTS (buffer) + (GST_BUFFER_DURATION_IS_VALID (buffer) ? GST_BUFFER_DURATION (buffer) : 0) +
+                     (GstClockTime) MAX (gst_pad_get_offset (pad), 0);
+    }
+  else if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_EOS)
+    gst_element_post_message (track->branch,
+                              gst_message_new_application (GST_OBJECT (track->branch),
+                                                           gst_structure_new ("dialtone-playback-eos", "end",
+                                                                              G_TYPE_UINT64, (guint64) track->end,
+                                                                              NULL)));
   return GST_PAD_PROBE_OK;
 }
 
@@ -637,7 +656,13 @@ make_playback_branch (DtGstSession  *self,
   ghost = gst_ghost_pad_new ("src", pad);
   gst_element_add_pad (bin, ghost);
   gst_pad_add_probe (ghost, GST_PAD_PROBE_TYPE_BUFFER, start_now, self->pipeline, NULL);
-  gst_pad_add_probe (ghost, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_playback_event, bin, NULL);
+  {
+    PlaybackTrack *track = g_new0 (PlaybackTrack, 1);
+
+    track->branch = bin;
+    gst_pad_add_probe (ghost, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_playback_data,
+                       track, g_free);
+  }
   return g_steal_pointer (&bin);
 }
 
@@ -670,6 +695,7 @@ start_playback (DtGstSession  *self,
 static void
 drop_playback_branch (DtGstSession *self)
 {
+  g_clear_handle_id (&self->playback_timer, g_source_remove);
   if (self->playback == NULL)
     return;
   remove_mixer_branch (self, self->playback, self->playback_pad);
@@ -691,28 +717,53 @@ end_playback (DtGstSession *self,
   g_signal_emit_by_name (self, "playback-finished", path, reason);
 }
 
-static void
-on_playback_eos (DtGstSession *self)
+static gboolean
+on_playback_played (gpointer user_data)
 {
+  DtGstSession *self = user_data;
   g_autoptr(GError) error = NULL;
 
+  self->playback_timer = 0;
   if (!self->playback_loop)
     {
       end_playback (self, "finished");
-      return;
+      return G_SOURCE_REMOVE;
     }
   /* Again from the start: a fresh branch, stamped from now. */
   drop_playback_branch (self);
   if (!start_playback (self, &error))
     {
-      g_warning ("Cannot play %s again: %s", self->playback_path, error->message);
-      self->playback = NULL;
+      g_autofree char *path = g_steal_pointer (&self->playback_path);
+
+      g_warning ("Cannot play %s again: %s", path, error->message);
       update_source_mute (self);
-      {
-        g_autofree char *path = g_steal_pointer (&self->playback_path);
-        g_signal_emit_by_name (self, "playback-finished", path, "failed");
-      }
+      g_signal_emit_by_name (self, "playback-finished", path, "failed");
     }
+  return G_SOURCE_REMOVE;
+}
+
+/* The file was read to its end, which is ahead of what has been sent (the
+ * mixer holds some of it): it has played when the call's clock reaches
+ * its last sample and the mixer has let it through. */
+static void
+on_playback_eos (DtGstSession *self,
+                 GstMessage   *message)
+{
+  const GstStructure *st = gst_message_get_structure (message);
+  guint64 end = 0;
+  gint64 wait_ms = 0;
+  g_autoptr(GstClock) clock = self->pipeline ? gst_element_get_clock (self->pipeline) : NULL;
+
+  if (st == NULL || !gst_structure_has_name (st, "dialtone-playback-eos") || self->playback_timer != 0)
+    return;
+  gst_structure_get_uint64 (st, "end", &end);
+  if (clock != NULL)
+    {
+      GstClockTime now = gst_clock_get_time (clock) - gst_element_get_base_time (self->pipeline);
+
+      wait_ms = ((gint64) end - (gint64) now) / (gint64) GST_MSECOND + MIXER_SLACK_MS;
+    }
+  self->playback_timer = g_timeout_add ((guint) CLAMP (wait_ms, 0, 10000), on_playback_played, self);
 }
 
 /* Only a WAV plays; a missing file is NotFound, anything else is not
@@ -1116,7 +1167,7 @@ on_bus_message (GstBus     *bus,
       break;
     case GST_MESSAGE_APPLICATION:
       if (self->playback != NULL && GST_MESSAGE_SRC (message) == GST_OBJECT (self->playback))
-        on_playback_eos (self);
+        on_playback_eos (self, message);
       else if (self->recorder != NULL && GST_MESSAGE_SRC (message) == GST_OBJECT (self->recorder))
         end_recording (self);
       break;

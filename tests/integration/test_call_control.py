@@ -7,6 +7,7 @@ What the far end heard is checked in its own recording (baresip's, or a
 second dialtoned's), and what the far end sent in ours.
 """
 
+import pathlib
 import subprocess
 import time
 
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 from gi.repository import Gio, GLib
 
-from harness import Baresip, SipClient, audio, free_port, sdp, wait_for
+from harness import Baresip, SipClient, audio, build_dir, free_port, sdp, wait_for
 from harness.baresip import make_source_wav
 from test_calls import CALL, answer, config, dial, history, incoming, wait_file, wait_state
 
@@ -468,3 +469,49 @@ def test_answering_a_second_call_holds_the_first(harness):
     assert count == 2
     wait_state(d, first, "terminated")
     wait_state(d, second, "terminated")
+
+
+# The automation guide's example ---------------------------------------------------
+
+def test_ivr_example_script(harness, tmp_path):
+    """docs/examples/ivr.sh, as a user runs it: baresip answers, hears the
+    greeting, keys in a PIN; the script prints it and reads it back."""
+    script = pathlib.Path(__file__).resolve().parents[2] / "docs" / "examples" / "ivr.sh"
+    d = harness.daemon("ivr", config=config("pcmu")).start()
+    d.add_account("lan", address="sip:ivr@127.0.0.1", local_address="127.0.0.1")
+    speech = make_source_wav(tmp_path / "caller.wav", "pcmu", "signal", seconds=20)
+    bob = Baresip(harness, answermode="auto", audio_source=speech)
+    greeting = audio.make_test_signal(tmp_path / "greeting.wav", 8000, seconds=2)
+    recording = tmp_path / "call.wav"
+    env = d.env()
+    env["PATH"] = f"{build_dir() / 'tools' / 'dialtonectl'}:{env['PATH']}"
+    proc = subprocess.Popen([str(script), bob.uri(), str(greeting), str(recording)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.strip() == "waiting for the PIN", (line, proc.stderr.read() if proc.poll() else "")
+        time.sleep(0.5)
+        m = bob.mark()
+        bob.send_dtmf("1234#")
+        out, err = proc.communicate(timeout=harness.timeout(30))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, (out, err)
+    assert out.strip() == "PIN: 1234", (out, err)
+    assert bob.wait_dtmf("1234", since=m) == "1234"
+    bob.wait_closed()
+    wait_file(recording)
+    heard = bob.received_audio()
+    assert audio.contains_signal(greeting, heard, min_correlation=0.8, max_lag_s=3.0, method="envelope")
+    # The recording holds both sides: the greeting, then (alone once the
+    # greeting is over) what baresip said.
+    assert audio.contains_signal(greeting, recording, min_correlation=0.5, max_lag_s=3.0, method="envelope")
+    rec, rate = audio.read_wav(recording)
+    audio.write_wav(tmp_path / "after-greeting.wav", rec[int(2.5 * rate):], rate)
+    # Found where it belongs: 2.5 s into what baresip sent (it started
+    # sending when it answered, as the recording started).
+    found = audio.compare(speech, tmp_path / "after-greeting.wav", max_lag_s=10.0, method="envelope")
+    assert found["correlation"] > 0.4 and abs(found["lag_s"] + 2.5) < 0.5, found
+    entry = history(d)[0]
+    assert entry["direction"] == "outgoing" and entry["state-reason"] == "local-hangup"
