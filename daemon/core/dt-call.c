@@ -48,6 +48,7 @@ struct _DtCall {
   char                dtmf_sounding;    /* the RFC 4733 event under way, or 0 */
   char               *playback_path;
   char               *recording_path;
+  guint               conference;       /* id, 0: none */
 
   DtCallTransferState transfer_state;
   guint               transfer_status;
@@ -67,6 +68,7 @@ enum {
   PROP_MEDIA_INFO,
   PROP_MUTED,
   PROP_RECORDING,
+  PROP_CONFERENCE,
   PROP_TRANSFER_STATE,
   PROP_TRANSFER_STATUS,
   N_PROPS
@@ -994,6 +996,58 @@ dt_call_get_recording (DtCall *self)
   return self->recording_path ? self->recording_path : "";
 }
 
+/* Local conference: the manager pairs the calls, each call carries its
+ * side of a pair's channel. */
+
+gboolean
+dt_call_can_confer (DtCall  *self,
+                    GError **error)
+{
+  return require_conversation (self, "a conference", error);
+}
+
+gboolean
+dt_call_conference_send (DtCall      *self,
+                         const char  *channel,
+                         GError     **error)
+{
+  return require_conversation (self, "a conference", error) &&
+         dt_media_session_conference_send (self->media, channel, error);
+}
+
+gboolean
+dt_call_conference_receive (DtCall      *self,
+                            const char  *channel,
+                            GError     **error)
+{
+  return require_conversation (self, "a conference", error) &&
+         dt_media_session_conference_receive (self->media, channel, error);
+}
+
+void
+dt_call_conference_drop (DtCall     *self,
+                         const char *channel)
+{
+  if (self->media != NULL)
+    dt_media_session_conference_drop (self->media, channel);
+}
+
+guint
+dt_call_get_conference (DtCall *self)
+{
+  return self->conference;
+}
+
+void
+dt_call_set_conference (DtCall *self,
+                        guint   conference)
+{
+  if (self->conference == conference)
+    return;
+  self->conference = conference;
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_CONFERENCE]);
+}
+
 /* Auto-answer */
 
 static gboolean
@@ -1113,6 +1167,9 @@ dt_call_get_property (GObject    *object,
     case PROP_RECORDING:
       g_value_set_string (value, dt_call_get_recording (self));
       break;
+    case PROP_CONFERENCE:
+      g_value_set_uint (value, self->conference);
+      break;
     case PROP_TRANSFER_STATE:
       g_value_set_enum (value, self->transfer_state);
       break;
@@ -1191,6 +1248,7 @@ dt_call_class_init (DtCallClass *klass)
                                                  NULL, flags);
   props[PROP_MUTED] = g_param_spec_boolean ("muted", NULL, NULL, FALSE, flags);
   props[PROP_RECORDING] = g_param_spec_string ("recording", NULL, NULL, NULL, flags);
+  props[PROP_CONFERENCE] = g_param_spec_uint ("conference", NULL, NULL, 0, G_MAXUINT, 0, flags);
   props[PROP_TRANSFER_STATE] = g_param_spec_enum ("transfer-state", NULL, NULL, DT_TYPE_CALL_TRANSFER_STATE,
                                                   DT_CALL_TRANSFER_STATE_NONE, flags);
   props[PROP_TRANSFER_STATUS] = g_param_spec_uint ("transfer-status", NULL, NULL, 0, 999, 0, flags);

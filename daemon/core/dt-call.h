@@ -108,6 +108,19 @@ const char       *dt_call_get_recording      (DtCall  *self);
 void              dt_call_schedule_auto_answer (DtCall *self,
                                                 guint   delay_s);
 void              dt_call_refuse_busy        (DtCall  *self);
+gboolean          dt_call_can_confer         (DtCall      *self,
+                                              GError     **error);
+gboolean          dt_call_conference_send    (DtCall      *self,
+                                              const char  *channel,
+                                              GError     **error);
+gboolean          dt_call_conference_receive (DtCall      *self,
+                                              const char  *channel,
+                                              GError     **error);
+void              dt_call_conference_drop    (DtCall      *self,
+                                              const char  *channel);
+guint             dt_call_get_conference     (DtCall      *self);
+void              dt_call_set_conference     (DtCall      *self,
+                                              guint        conference);
 /* Transfer. dt_call_transfer() and dt_call_transfer_to_call() refer the
  * other party elsewhere (our REFER). A REFER from the other party becomes
  * the "referred" signal (target URI → new DtCall, placed by the manager

@@ -24,6 +24,7 @@ struct _DtManager {
   GPtrArray     *calls;         /* DtCall, oldest first, until removed */
   GHashTable    *history_ids;   /* DtCall → gint64 row id (boxed) */
   guint          next_call_index;
+  guint          next_conference;
 };
 
 /* Ended calls stay on the bus this long, so that a client that was not
@@ -541,6 +542,154 @@ remove_ended_call (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Local conferences: each pair of calls exchanges what it hears through
+ * two channels, so every party hears all the others and not itself. A
+ * conference is the calls sharing its id. */
+
+static char *
+conference_channel (guint   conference,
+                    DtCall *from,
+                    DtCall *to)
+{
+  return g_strdup_printf ("dialtone-conference-%u-%u-%u", conference, dt_call_get_index (from),
+                          dt_call_get_index (to));
+}
+
+static GPtrArray *
+conference_members (DtManager *self,
+                    guint      conference)
+{
+  GPtrArray *members = g_ptr_array_new ();
+
+  for (guint i = 0; conference != 0 && i < self->calls->len; i++)
+    if (dt_call_get_conference (self->calls->pdata[i]) == conference)
+      g_ptr_array_add (members, self->calls->pdata[i]);
+  return members;
+}
+
+static gboolean
+link_pair (DtCall  *a,
+           DtCall  *b,
+           guint    conference,
+           GError **error)
+{
+  g_autofree char *ab = conference_channel (conference, a, b);
+  g_autofree char *ba = conference_channel (conference, b, a);
+
+  return dt_call_conference_send (a, ab, error) && dt_call_conference_receive (b, ab, error) &&
+         dt_call_conference_send (b, ba, error) && dt_call_conference_receive (a, ba, error);
+}
+
+static void
+unlink_pair (DtCall *a,
+             DtCall *b,
+             guint   conference)
+{
+  g_autofree char *ab = conference_channel (conference, a, b);
+  g_autofree char *ba = conference_channel (conference, b, a);
+
+  dt_call_conference_drop (a, ab);
+  dt_call_conference_drop (b, ab);
+  dt_call_conference_drop (b, ba);
+  dt_call_conference_drop (a, ba);
+}
+
+/* Takes @call out of its conference; a conference of one is over. */
+static void
+leave_conference (DtManager *self,
+                  DtCall    *call)
+{
+  guint conference = dt_call_get_conference (call);
+  g_autoptr(GPtrArray) members = NULL;
+
+  if (conference == 0)
+    return;
+  members = conference_members (self, conference);
+  for (guint i = 0; i < members->len; i++)
+    if (members->pdata[i] != call)
+      unlink_pair (call, members->pdata[i], conference);
+  dt_call_set_conference (call, 0);
+  g_message ("Call %u: left conference %u", dt_call_get_index (call), conference);
+  if (members->len == 2)
+    for (guint i = 0; i < members->len; i++)
+      dt_call_set_conference (members->pdata[i], 0);
+}
+
+guint
+dt_manager_create_conference (DtManager  *self,
+                              GPtrArray  *calls,
+                              GError    **error)
+{
+  guint conference;
+
+  if (calls->len < 2)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "calls: a conference needs two calls or more");
+      return 0;
+    }
+  for (guint i = 0; i < calls->len; i++)
+    {
+      DtCall *call = calls->pdata[i];
+
+      for (guint j = 0; j < i; j++)
+        if (calls->pdata[j] == call)
+          {
+            g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "calls: call %u is named twice",
+                         dt_call_get_index (call));
+            return 0;
+          }
+      if (dt_call_get_conference (call) != 0)
+        {
+          g_set_error (error, DT_ERROR, DT_ERROR_INVALID_STATE, "call %u is in conference %u already",
+                       dt_call_get_index (call), dt_call_get_conference (call));
+          return 0;
+        }
+      if (!dt_call_can_confer (call, error))
+        {
+          g_prefix_error (error, "call %u: ", dt_call_get_index (call));
+          return 0;
+        }
+    }
+  conference = ++self->next_conference;
+  for (guint i = 0; i < calls->len; i++)
+    for (guint j = i + 1; j < calls->len; j++)
+      if (!link_pair (calls->pdata[i], calls->pdata[j], conference, error))
+        {
+          for (guint a = 0; a < calls->len; a++)
+            for (guint b = a + 1; b < calls->len; b++)
+              unlink_pair (calls->pdata[a], calls->pdata[b], conference);
+          return 0;
+        }
+  for (guint i = 0; i < calls->len; i++)
+    {
+      DtCall *call = calls->pdata[i];
+      g_autoptr(GError) resume_error = NULL;
+
+      dt_call_set_conference (call, conference);
+      /* A conference talks: the calls we held join it audibly. */
+      if (dt_call_is_held_locally (call) && !dt_call_resume (call, &resume_error))
+        g_warning ("Call %u: cannot resume it for the conference: %s", dt_call_get_index (call),
+                   resume_error->message);
+    }
+  g_message ("Conference %u: %u calls", conference, calls->len);
+  return conference;
+}
+
+gboolean
+dt_manager_leave_conference (DtManager  *self,
+                             DtCall     *call,
+                             GError    **error)
+{
+  if (dt_call_get_conference (call) == 0)
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_STATE, "call %u is not in a conference",
+                   dt_call_get_index (call));
+      return FALSE;
+    }
+  leave_conference (self, call);
+  return TRUE;
+}
+
 static void
 on_call_state_changed (DtCall            *call,
                        DtCallState        old_state,
@@ -552,6 +701,7 @@ on_call_state_changed (DtCall            *call,
   if (new_state != DT_CALL_STATE_TERMINATED)
     return;
 
+  leave_conference (self, call);
   if (self->history != NULL)
     {
       gint64 *id = g_hash_table_lookup (self->history_ids, call);

@@ -82,5 +82,12 @@ gboolean    dt_manager_answer_call         (DtManager  *self,
                                             GVariant   *options,
                                             GError    **error);
 guint       dt_manager_hangup_all          (DtManager  *self);
+/* A local conference of the calls (DtCall); returns its id, 0 on error. */
+guint       dt_manager_create_conference   (DtManager  *self,
+                                            GPtrArray  *calls,
+                                            GError    **error);
+gboolean    dt_manager_leave_conference    (DtManager  *self,
+                                            DtCall     *call,
+                                            GError    **error);
 
 G_END_DECLS

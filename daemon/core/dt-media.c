@@ -142,3 +142,31 @@ dt_media_engine_create_session (DtMediaEngine              *self,
 {
   return DT_MEDIA_ENGINE_GET_IFACE (self)->create_session (self, config, error);
 }
+
+gboolean
+dt_media_session_conference_send (DtMediaSession  *self,
+                                  const char      *channel,
+                                  GError         **error)
+{
+  if (DT_MEDIA_SESSION_GET_IFACE (self)->conference_send == NULL)
+    return unsupported (error);
+  return DT_MEDIA_SESSION_GET_IFACE (self)->conference_send (self, channel, error);
+}
+
+gboolean
+dt_media_session_conference_receive (DtMediaSession  *self,
+                                     const char      *channel,
+                                     GError         **error)
+{
+  if (DT_MEDIA_SESSION_GET_IFACE (self)->conference_receive == NULL)
+    return unsupported (error);
+  return DT_MEDIA_SESSION_GET_IFACE (self)->conference_receive (self, channel, error);
+}
+
+void
+dt_media_session_conference_drop (DtMediaSession *self,
+                                  const char     *channel)
+{
+  if (DT_MEDIA_SESSION_GET_IFACE (self)->conference_drop)
+    DT_MEDIA_SESSION_GET_IFACE (self)->conference_drop (self, channel);
+}

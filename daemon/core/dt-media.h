@@ -71,6 +71,19 @@ struct _DtMediaSessionInterface {
                                     const DtRecordingOptions *options,
                                     GError                  **error);
   void        (*stop_recording)    (DtMediaSession           *self);
+
+  /* Local conference: what we hear goes out on a named channel
+   * (conference_send), another call's channel is mixed into what we send
+   * (conference_receive); conference_drop ends either. Channels live in
+   * this process only. */
+  gboolean    (*conference_send)    (DtMediaSession          *self,
+                                     const char              *channel,
+                                     GError                 **error);
+  gboolean    (*conference_receive) (DtMediaSession          *self,
+                                     const char              *channel,
+                                     GError                 **error);
+  void        (*conference_drop)    (DtMediaSession          *self,
+                                     const char              *channel);
 };
 
 const char *dt_media_session_get_local_address (DtMediaSession           *self);
@@ -97,6 +110,14 @@ gboolean    dt_media_session_start_recording   (DtMediaSession           *self,
                                                 const DtRecordingOptions *options,
                                                 GError                  **error);
 void        dt_media_session_stop_recording    (DtMediaSession           *self);
+gboolean    dt_media_session_conference_send   (DtMediaSession           *self,
+                                                const char               *channel,
+                                                GError                  **error);
+gboolean    dt_media_session_conference_receive (DtMediaSession          *self,
+                                                 const char              *channel,
+                                                 GError                 **error);
+void        dt_media_session_conference_drop   (DtMediaSession           *self,
+                                                const char               *channel);
 
 #define DT_TYPE_MEDIA_ENGINE (dt_media_engine_get_type ())
 G_DECLARE_INTERFACE (DtMediaEngine, dt_media_engine, DT, MEDIA_ENGINE, GObject)

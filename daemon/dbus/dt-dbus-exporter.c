@@ -231,6 +231,42 @@ handle_hangup_all (DtGenManager          *skeleton,
 }
 
 static gboolean
+handle_create_conference (DtGenManager          *skeleton,
+                          GDBusMethodInvocation *invocation,
+                          const char * const    *paths,
+                          DtDbusExporter        *self)
+{
+  g_autoptr(GPtrArray) calls = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  guint conference;
+
+  for (guint i = 0; paths[i] != NULL; i++)
+    {
+      GHashTableIter iter;
+      gpointer value;
+      DtCall *call = NULL;
+
+      g_hash_table_iter_init (&iter, self->calls);
+      while (call == NULL && g_hash_table_iter_next (&iter, NULL, &value))
+        if (g_str_equal (((ExportedCall *) value)->path, paths[i]))
+          call = ((ExportedCall *) value)->call;
+      if (call == NULL)
+        {
+          g_set_error (&error, DT_ERROR, DT_ERROR_NOT_FOUND, "calls: no call at %s", paths[i]);
+          dt_dbus_return_error (invocation, error);
+          return G_DBUS_METHOD_INVOCATION_HANDLED;
+        }
+      g_ptr_array_add (calls, call);
+    }
+  conference = dt_manager_create_conference (self->manager, calls, &error);
+  if (conference == 0)
+    dt_dbus_return_error (invocation, error);
+  else
+    dt_gen_manager_complete_create_conference (skeleton, invocation, conference);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
 handle_set_log_level (DtGenManager          *skeleton,
                       GDBusMethodInvocation *invocation,
                       const char            *level_nick,
@@ -517,6 +553,7 @@ sync_call (ExportedCall *ec)
   dt_gen_call_set_media (s, dt_call_get_media_info (c));
   dt_gen_call_set_muted (s, dt_call_get_muted (c));
   dt_gen_call_set_recording (s, dt_call_get_recording (c));
+  dt_gen_call_set_conference (s, dt_call_get_conference (c));
 }
 
 static void
@@ -763,6 +800,17 @@ handle_call_start_recording (DtGenCall             *skeleton,
 }
 
 static gboolean
+handle_call_leave_conference (DtGenCall             *skeleton,
+                              GDBusMethodInvocation *invocation,
+                              ExportedCall          *ec)
+{
+  g_autoptr(GError) error = NULL;
+
+  complete_or_fail (invocation, dt_manager_leave_conference (ec->exporter->manager, ec->call, &error), &error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
 handle_call_stop_recording (DtGenCall             *skeleton,
                             GDBusMethodInvocation *invocation,
                             ExportedCall          *ec)
@@ -891,6 +939,7 @@ on_call_added (DtManager      *manager,
   g_signal_connect (ec->skeleton, "handle-stop-playback", G_CALLBACK (handle_call_stop_playback), ec);
   g_signal_connect (ec->skeleton, "handle-start-recording", G_CALLBACK (handle_call_start_recording), ec);
   g_signal_connect (ec->skeleton, "handle-stop-recording", G_CALLBACK (handle_call_stop_recording), ec);
+  g_signal_connect (ec->skeleton, "handle-leave-conference", G_CALLBACK (handle_call_leave_conference), ec);
   g_signal_connect (ec->skeleton, "handle-transfer", G_CALLBACK (handle_call_transfer), ec);
   g_signal_connect (ec->skeleton, "handle-transfer-to-call", G_CALLBACK (handle_call_transfer_to_call), ec);
   g_signal_connect (call, "notify::transfer-state", G_CALLBACK (on_call_transfer_notify), ec);
@@ -1100,6 +1149,7 @@ dt_dbus_exporter_new (GDBusConnection  *connection,
   }
   g_signal_connect (self->manager_skeleton, "handle-dial", G_CALLBACK (handle_dial), self);
   g_signal_connect (self->manager_skeleton, "handle-hangup-all", G_CALLBACK (handle_hangup_all), self);
+  g_signal_connect (self->manager_skeleton, "handle-create-conference", G_CALLBACK (handle_create_conference), self);
   g_signal_connect (manager, "call-added", G_CALLBACK (on_call_added), self);
   g_signal_connect (manager, "call-removed", G_CALLBACK (on_call_removed), self);
   g_signal_connect (manager, "history-added", G_CALLBACK (on_history_added), self);

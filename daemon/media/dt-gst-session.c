@@ -73,6 +73,11 @@ struct _DtGstSession {
   gboolean             playback_mix;
   guint                playback_timer;  /* until the file's last sample is sent */
 
+  /* Local conference links: ConferenceLink, by channel; and those the
+   * rx tee is letting go of. */
+  GPtrArray           *links;
+  GPtrArray           *detaching;
+
   /* A recording of both directions (StartRecording). */
   GstElement          *recorder;
   GstPad              *rec_tee_pads[2];
@@ -1118,6 +1123,246 @@ session_stop_recording (DtMediaSession *session)
   finish_recording (DT_GST_SESSION (session));
 }
 
+/* Conference: what we hear goes to the other calls of the conference
+ * through GStreamer's inter elements (one channel per direction of each
+ * pair), and what they hear comes into our sending mixer, so that each
+ * party hears everybody but itself. */
+
+typedef struct {
+  char       *channel;
+  GstElement *branch;
+  GstPad     *pad;        /* the tee's or the mixer's request pad */
+  gboolean    outgoing;   /* from our rx tee (else into our mixer) */
+} ConferenceLink;
+
+static void
+conference_link_free (ConferenceLink *link)
+{
+  g_free (link->channel);
+  g_clear_object (&link->branch);
+  g_clear_pointer (&link->pad, gst_object_unref);
+  g_free (link);
+}
+
+static ConferenceLink *
+find_link (DtGstSession *self,
+           const char   *channel,
+           guint        *index)
+{
+  for (guint i = 0; self->links && i < self->links->len; i++)
+    {
+      ConferenceLink *link = self->links->pdata[i];
+
+      if (g_str_equal (link->channel, channel))
+        {
+          if (index)
+            *index = i;
+          return link;
+        }
+    }
+  return NULL;
+}
+
+static gboolean
+check_link (DtGstSession  *self,
+            const char    *channel,
+            GError       **error)
+{
+  if (self->pipeline == NULL || self->stopped)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_STATE, "the call has no audio");
+      return FALSE;
+    }
+  if (find_link (self, channel, NULL) != NULL)
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_ALREADY_EXISTS, "conference channel %s exists", channel);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+add_link (DtGstSession *self,
+          const char   *channel,
+          GstElement   *branch,
+          GstPad       *pad,
+          gboolean      outgoing)
+{
+  ConferenceLink *link = g_new0 (ConferenceLink, 1);
+
+  link->channel = g_strdup (channel);
+  link->branch = gst_object_ref (branch);
+  link->pad = pad;
+  link->outgoing = outgoing;
+  if (self->links == NULL)
+    self->links = g_ptr_array_new_with_free_func ((GDestroyNotify) conference_link_free);
+  g_ptr_array_add (self->links, link);
+}
+
+static gboolean
+session_conference_send (DtMediaSession  *session,
+                         const char      *channel,
+                         GError         **error)
+{
+  DtGstSession *self = DT_GST_SESSION (session);
+  g_autoptr(GstElement) bin = NULL;
+  GstElement *queue, *sink;
+  g_autoptr(GstPad) in = NULL;
+  GstPad *tee_pad;
+
+  if (!check_link (self, channel, error))
+    return FALSE;
+  bin = gst_object_ref_sink (gst_bin_new (NULL));
+  if ((queue = make ("queue", error)) == NULL)
+    return FALSE;
+  if ((sink = make ("interaudiosink", error)) == NULL)
+    {
+      gst_object_unref (queue);
+      return FALSE;
+    }
+  /* The tee's pace is real time already; a leaky queue keeps a slow
+   * reader from ever holding up the call's own audio. */
+  g_object_set (queue, "leaky", 2 /* downstream */, "max-size-time", (guint64) 200 * GST_MSECOND, NULL);
+  g_object_set (sink, "channel", channel, "sync", FALSE, "async", FALSE, NULL);
+  gst_bin_add_many (GST_BIN (bin), queue, sink, NULL);
+  gst_element_link (queue, sink);
+  in = gst_element_get_static_pad (queue, "sink");
+  gst_element_add_pad (bin, gst_ghost_pad_new ("sink", in));
+  gst_bin_add (GST_BIN (self->pipeline), bin);
+  gst_element_sync_state_with_parent (bin);
+  tee_pad = gst_element_request_pad_simple (self->rx_tee, "src_%u");
+  {
+    g_autoptr(GstPad) ghost = gst_element_get_static_pad (bin, "sink");
+
+    gst_pad_link (tee_pad, ghost);
+  }
+  add_link (self, channel, bin, tee_pad, TRUE);
+  return TRUE;
+}
+
+static gboolean
+session_conference_receive (DtMediaSession  *session,
+                            const char      *channel,
+                            GError         **error)
+{
+  DtGstSession *self = DT_GST_SESSION (session);
+  g_autoptr(GstElement) bin = NULL;
+  GstElement *src, *out;
+  g_autoptr(GstPad) pad = NULL;
+  GstPad *mixer_pad;
+
+  if (!check_link (self, channel, error))
+    return FALSE;
+  bin = gst_object_ref_sink (gst_bin_new (NULL));
+  if ((src = make ("interaudiosrc", error)) == NULL)
+    return FALSE;
+  /* Small periods: the other call's voice joins ours within 40 ms. */
+  g_object_set (src, "channel", channel, "period-time", (guint64) 20 * GST_MSECOND,
+                "latency-time", (guint64) 40 * GST_MSECOND, "buffer-time", (guint64) 400 * GST_MSECOND, NULL);
+  gst_bin_add (GST_BIN (bin), src);
+  if ((out = add_converter (bin, src, self->raw_caps, error)) == NULL)
+    return FALSE;
+  pad = gst_element_get_static_pad (out, "src");
+  gst_element_add_pad (bin, gst_ghost_pad_new ("src", pad));
+  gst_bin_add (GST_BIN (self->pipeline), bin);
+  mixer_pad = gst_element_request_pad_simple (self->send_mixer, "sink_%u");
+  {
+    g_autoptr(GstPad) ghost = gst_element_get_static_pad (bin, "src");
+
+    gst_pad_link (ghost, mixer_pad);
+  }
+  gst_element_sync_state_with_parent (bin);
+  gst_element_post_message (self->pipeline, gst_message_new_latency (GST_OBJECT (self->pipeline)));
+  add_link (self, channel, bin, mixer_pad, FALSE);
+  return TRUE;
+}
+
+/* Runs where the tee is idle: unlinked there, the branch can go. */
+static GstPadProbeReturn
+detach_link (GstPad          *pad,
+             GstPadProbeInfo *info,
+             gpointer         user_data)
+{
+  GstElement *branch = user_data;
+  g_autoptr(GstPad) peer = gst_pad_get_peer (pad);
+
+  if (peer != NULL)
+    gst_pad_unlink (pad, peer);
+  gst_element_post_message (branch, gst_message_new_application (GST_OBJECT (branch),
+                                                                  gst_structure_new_empty ("dialtone-link-detached")));
+  return GST_PAD_PROBE_REMOVE;
+}
+
+static void
+remove_link_branch (DtGstSession   *self,
+                    ConferenceLink *link)
+{
+  gst_element_set_locked_state (link->branch, TRUE);
+  gst_element_set_state (link->branch, GST_STATE_NULL);
+  if (self->pipeline != NULL && GST_OBJECT_PARENT (link->branch) == GST_OBJECT (self->pipeline))
+    gst_bin_remove (GST_BIN (self->pipeline), link->branch);
+  if (link->pad != NULL)
+    {
+      GstElement *owner = link->outgoing ? self->rx_tee : self->send_mixer;
+
+      if (owner != NULL)
+        gst_element_release_request_pad (owner, link->pad);
+    }
+}
+
+static void
+session_conference_drop (DtMediaSession *session,
+                         const char     *channel)
+{
+  DtGstSession *self = DT_GST_SESSION (session);
+  guint index = 0;
+  ConferenceLink *link = find_link (self, channel, &index);
+
+  if (link == NULL)
+    return;
+  if (link->outgoing && self->pipeline != NULL)
+    {
+      /* Finished on the bus, once the tee has let go of it. */
+      g_ptr_array_steal_index (self->links, index);
+      if (self->detaching == NULL)
+        self->detaching = g_ptr_array_new_with_free_func ((GDestroyNotify) conference_link_free);
+      g_ptr_array_add (self->detaching, link);
+      gst_pad_add_probe (link->pad, GST_PAD_PROBE_TYPE_IDLE, detach_link, link->branch, NULL);
+      return;
+    }
+  remove_link_branch (self, link);
+  g_ptr_array_remove_index (self->links, index);
+}
+
+static void
+on_link_detached (DtGstSession *self,
+                  GstElement   *branch)
+{
+  for (guint i = 0; self->detaching && i < self->detaching->len; i++)
+    {
+      ConferenceLink *link = self->detaching->pdata[i];
+
+      if (link->branch == branch)
+        {
+          remove_link_branch (self, link);
+          g_ptr_array_remove_index (self->detaching, i);
+          return;
+        }
+    }
+}
+
+static void
+drop_all_links (DtGstSession *self)
+{
+  GPtrArray *lists[] = { self->links, self->detaching };
+
+  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
+    for (guint i = 0; lists[l] && i < lists[l]->len; i++)
+      remove_link_branch (self, lists[l]->pdata[i]);
+  g_clear_pointer (&self->links, g_ptr_array_unref);
+  g_clear_pointer (&self->detaching, g_ptr_array_unref);
+}
+
 static gboolean
 on_bus_message (GstBus     *bus,
                 GstMessage *message,
@@ -1170,6 +1415,8 @@ on_bus_message (GstBus     *bus,
         on_playback_eos (self, message);
       else if (self->recorder != NULL && GST_MESSAGE_SRC (message) == GST_OBJECT (self->recorder))
         end_recording (self);
+      else if (gst_message_has_name (message, "dialtone-link-detached"))
+        on_link_detached (self, GST_ELEMENT (GST_MESSAGE_SRC (message)));
       break;
     case GST_MESSAGE_LATENCY:
       /* The application's duty: without it, a branch added mid-call
@@ -1193,6 +1440,7 @@ destroy_pipeline (DtGstSession *self)
   gst_element_set_state (self->pipeline, GST_STATE_NULL);
   end_playback (self, "stopped");
   end_recording (self);
+  drop_all_links (self);
   g_clear_object (&self->pipeline);
   self->send_valve = NULL;
   self->send_mixer = NULL;
@@ -1680,6 +1928,9 @@ dt_gst_session_iface_init (DtMediaSessionInterface *iface)
   iface->stop_playback = session_stop_playback;
   iface->start_recording = session_start_recording;
   iface->stop_recording = session_stop_recording;
+  iface->conference_send = session_conference_send;
+  iface->conference_receive = session_conference_receive;
+  iface->conference_drop = session_conference_drop;
 }
 
 static void

@@ -515,3 +515,76 @@ def test_ivr_example_script(harness, tmp_path):
     assert found["correlation"] > 0.4 and abs(found["lag_s"] + 2.5) < 0.5, found
     entry = history(d)[0]
     assert entry["direction"] == "outgoing" and entry["state-reason"] == "local-hangup"
+
+
+# Local conference -----------------------------------------------------------------
+
+def band_level(samples, rate, freq):
+    """Spectral level around `freq` relative to the whole, in dB."""
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    freqs = np.fft.rfftfreq(len(samples), 1 / rate)
+    band = spectrum[(freqs > freq - 25) & (freqs < freq + 25)]
+    return 20 * np.log10(band.max() / (spectrum.max() + 1e-12) + 1e-12)
+
+
+def test_three_party_conference(harness, tmp_path):
+    """We (a 440 Hz tone) call bob (1000 Hz) and carol (1600 Hz) and join the
+    calls: each hears the other two and not itself."""
+    d = lan_daemon(harness, "host")
+    bob = Baresip(harness, "bob", answermode="auto",
+                  audio_source=make_source_wav(tmp_path / "bob.wav", "pcmu", "tone", seconds=30, freq=1000))
+    carol = Baresip(harness, "carol", answermode="auto",
+                    audio_source=make_source_wav(tmp_path / "carol.wav", "pcmu", "tone", seconds=30, freq=1600))
+    call_b = dial(d, bob.uri(), audio_source="tone", audio_sink="null")
+    wait_state(d, call_b, "active", timeout=15)
+    # (Not held meanwhile: a re-INVITE ends baresip 1.0's recording.)
+    call_c = dial(d, carol.uri(), audio_source="tone", audio_sink="null")
+    wait_state(d, call_c, "active", timeout=15)
+    time.sleep(1.0)
+    m_b = bob.mark()
+    r = d.ctl("conference", call_b, call_c)
+    assert r.returncode == 0, r
+    conference = int(r.stdout)
+    assert conference > 0
+    assert d.get(call_b, CALL, "Conference") == d.get(call_c, CALL, "Conference") == conference
+    t_joined = time.monotonic()
+    time.sleep(3.0)
+    # Bob goes; carol's call carries on, no longer in a conference.
+    d.call(call_b, CALL, "Hangup")
+    wait_state(d, call_b, "terminated")
+    assert d.get(call_c, CALL, "Conference") == 0
+    assert d.get(call_c, CALL, "State") == "active"
+    time.sleep(1.0)
+    d.call(call_c, CALL, "Hangup")
+    wait_state(d, call_c, "terminated")
+    assert bob.events("CALL_CLOSED", since=m_b)  # bob saw the call end
+
+    # The conference seconds: the last 2 s before bob hung up. Bob's
+    # recording ends then; carol's goes on 1 s longer.
+    seconds = time.monotonic() - t_joined
+    assert seconds > 3.0
+    heard_b, rate = audio.read_wav(bob.received_audio())
+    heard_c, _ = audio.read_wav(carol.received_audio())
+    seg_b = heard_b[-int(2.0 * rate):]
+    seg_c = heard_c[-int(3.0 * rate):-int(1.0 * rate)]
+    lv_b = {f: band_level(seg_b, rate, f) for f in (440, 1000, 1600)}
+    lv_c = {f: band_level(seg_c, rate, f) for f in (440, 1000, 1600)}
+    print(f"\nbob hears {lv_b}\ncarol hears {lv_c}")
+    assert lv_b[440] > -10 and lv_b[1600] > -10 and lv_b[1000] < -30, lv_b
+    assert lv_c[440] > -10 and lv_c[1000] > -10 and lv_c[1600] < -30, lv_c
+    # After bob left, carol hears only us.
+    tail_c = heard_c[-int(0.8 * rate):]
+    assert band_level(tail_c, rate, 1000) < -30 and band_level(tail_c, rate, 440) > -10
+
+
+def test_conference_errors(harness, tmp_path):
+    d, bob, call = established(harness, tmp_path)
+    for paths, err in (([call], "InvalidArguments"), ([call, call], "InvalidArguments"),
+                       ([call, "/org/dialtone/Phone1/Call/99"], "NotFound")):
+        with pytest.raises(GLib.Error) as e:
+            d.manager("CreateConference", "(ao)", (paths,), reply="(u)")
+        assert dbus_error(e) == ERR + err, paths
+    with pytest.raises(GLib.Error) as e:
+        call_method(d, call, "LeaveConference")
+    assert dbus_error(e) == ERR + "InvalidState"
+    assert d.get(call, CALL, "State") == "active"

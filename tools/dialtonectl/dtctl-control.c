@@ -359,3 +359,51 @@ dtctl_cmd_wait_dtmf (DtCtl *ctl, const DtCtlCommand *command, int argc, char **a
   g_string_free (w.digits, TRUE);
   return status;
 }
+
+int
+dtctl_cmd_conference (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv)
+{
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  guint conference = 0;
+  int status;
+
+  if (!dtctl_parse_options (ctl, command, NULL, &argc, &argv, 2, G_MAXINT, &status) ||
+      (status = dtctl_connect (ctl)) != DTCTL_EXIT_OK)
+    return status;
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr(DtGenCall) call = dtctl_resolve_call (ctl, argv[i], answered, &status);
+
+      if (call == NULL)
+        return status;
+      g_ptr_array_add (paths, g_strdup (g_dbus_proxy_get_object_path (G_DBUS_PROXY (call))));
+    }
+  g_ptr_array_add (paths, NULL);
+  if (!dt_gen_manager_call_create_conference_sync (ctl->manager, (const char * const *) paths->pdata,
+                                                   &conference, NULL, &error))
+    return dtctl_fail (ctl, error);
+  if (ctl->json)
+    {
+      g_autoptr(JsonNode) node = json_node_new (JSON_NODE_VALUE);
+
+      json_node_set_int (node, conference);
+      return dtctl_print_json (node);
+    }
+  g_print ("%u\n", conference);
+  return DTCTL_EXIT_OK;
+}
+
+int
+dtctl_cmd_leave_conference (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv)
+{
+  g_autoptr(DtGenCall) call = NULL;
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  if (!dtctl_parse_options (ctl, command, NULL, &argc, &argv, 0, 1, &status) ||
+      (status = dtctl_connect (ctl)) != DTCTL_EXIT_OK ||
+      (call = dtctl_resolve_call (ctl, argc > 1 ? argv[1] : NULL, answered, &status)) == NULL)
+    return status;
+  return finish (ctl, dt_gen_call_call_leave_conference_sync (call, NULL, &error), &error);
+}

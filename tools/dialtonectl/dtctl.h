@@ -111,6 +111,8 @@ int dtctl_cmd_play            (DtCtl *ctl, const DtCtlCommand *command, int argc
 int dtctl_cmd_stop_playback   (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 int dtctl_cmd_record          (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 int dtctl_cmd_stop_recording  (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_conference      (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_leave_conference (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 int dtctl_play_and_wait       (DtCtl *ctl, DtGenCall *call, const char *path, GVariant *options);
 int dtctl_cmd_history        (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 int dtctl_cmd_history_clear  (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
