@@ -11,6 +11,7 @@
 /* How long the file mixer waits for its live silence before mixing
  * without it: only matters on a loaded machine. */
 #define MIXER_SLACK_MS 40
+#define RECORDER_SLACK_MS 300
 
 /* How long a stopping pipeline may take to drain (finishing WAV headers)
  * before it is torn down anyway. */
@@ -939,11 +940,12 @@ make_recorder (DtGstSession              *self,
 
   if (mixer == NULL)
     return NULL;
-  /* The far side's audio comes after the jitter buffer: wait for it that
-   * long before mixing without it. */
   /* Starting from its first input, not from the start of the call (which
-   * would fill the file with silence up to now). */
-  g_object_set (mixer, "latency", (guint64) 100 * GST_MSECOND, "start-time-selection", 1 /* first */, NULL);
+   * would fill the file with silence up to now). The far side's audio
+   * comes after the jitter buffer and its decoder: on a loaded machine it
+   * can be late, and a recording may wait for it (nobody listens live). */
+  g_object_set (mixer, "latency", (guint64) RECORDER_SLACK_MS * GST_MSECOND,
+                "start-time-selection", 1 /* first */, NULL);
   gst_bin_add (GST_BIN (bin), mixer);
   if (options->split)
     gst_caps_set_simple (caps, "channels", G_TYPE_INT, 2, "channel-mask", GST_TYPE_BITMASK, (guint64) 0x3, NULL);

@@ -328,10 +328,12 @@ def test_recording_holds_both_sides(harness, tmp_path):
     freqs = np.fft.rfftfreq(len(rec), 1 / rate)
     tone_band = (freqs > 400) & (freqs < 480)
     assert abs(spectrum[tone_band]).max() > 10 * abs(spectrum[freqs > 3000]).mean()
-    spectrum[tone_band] = 0
+    spectrum[(freqs > 380) & (freqs < 500)] = 0
     audio.write_wav(tmp_path / "mixed-without-tone.wav", np.fft.irfft(spectrum, len(rec)), rate)
-    assert audio.contains_signal(theirs, tmp_path / "mixed-without-tone.wav", min_correlation=0.5,
-                                 max_lag_s=3.0, method="envelope")
+    # (A loose bound: under a sanitizer the live tone has dropouts whose
+    # clicks the notch leaves in; the split recording below is exact.)
+    found = audio.compare(theirs, tmp_path / "mixed-without-tone.wav", max_lag_s=3.0, method="envelope")
+    assert found["correlation"] > 0.35 and found["rms_rec_dbfs"] > -35, found
 
     info = audio.wav_info(split)
     assert info["channels"] == 2, info
@@ -339,8 +341,9 @@ def test_recording_holds_both_sides(harness, tmp_path):
     left, right = both[:, 0], both[:, 1]
     assert audio.dominant_frequency(left, rate) == pytest.approx(440, abs=10)
     audio.write_wav(tmp_path / "right.wav", right, rate)
-    assert audio.contains_signal(theirs, tmp_path / "right.wav", min_correlation=0.5, max_lag_s=6.0,
-                                 method="envelope")
+    found = audio.compare(theirs, tmp_path / "right.wav", max_lag_s=6.0, method="signal")
+    print(f"\nsplit recording, their side: correlation {found['correlation']:.3f}")
+    assert found["correlation"] > 0.8, found
     assert audio.dominant_frequency(right, rate) != pytest.approx(440, abs=10)
 
 
@@ -507,12 +510,12 @@ def test_ivr_example_script(harness, tmp_path):
     # The recording holds both sides: the greeting, then (alone once the
     # greeting is over) what baresip said.
     assert audio.contains_signal(greeting, recording, min_correlation=0.5, max_lag_s=3.0, method="envelope")
+    # The last 1.5 s: baresip talking while the script read the PIN back
+    # (while it sends digits, baresip sends no audio).
     rec, rate = audio.read_wav(recording)
-    audio.write_wav(tmp_path / "after-greeting.wav", rec[int(2.5 * rate):], rate)
-    # Found where it belongs: 2.5 s into what baresip sent (it started
-    # sending when it answered, as the recording started).
-    found = audio.compare(speech, tmp_path / "after-greeting.wav", max_lag_s=10.0, method="envelope")
-    assert found["correlation"] > 0.4 and abs(found["lag_s"] + 2.5) < 0.5, found
+    audio.write_wav(tmp_path / "tail.wav", rec[-int(1.5 * rate):], rate)
+    found = audio.compare(bob.sent_audio(), tmp_path / "tail.wav", max_lag_s=20.0, method="signal")
+    assert found["correlation"] > 0.6, found
     entry = history(d)[0]
     assert entry["direction"] == "outgoing" and entry["state-reason"] == "local-hangup"
 
