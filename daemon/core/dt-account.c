@@ -21,7 +21,8 @@ static const char * const dtmf_modes[] = { "auto", "info", NULL };
 /* Settings that decide what the daemon does with calls, not how it
  * signals: changing them leaves the registration and the calls alone. */
 static const char * const call_policy_keys[] = {
-  "auto-answer", "auto-answer-delay", "auto-answer-on-request", "do-not-disturb", "dtmf-mode", NULL
+  "auto-answer", "auto-answer-delay", "auto-answer-on-request", "do-not-disturb", "dtmf-mode",
+  "dtmf-detect-inband", NULL
 };
 
 static gboolean
@@ -83,6 +84,7 @@ static const DtSettingSpec account_specs[] = {
   { .key = "auto-answer-on-request", .kind = DT_SETTING_BOOLEAN, .default_value = "false" },
   { .key = "do-not-disturb", .kind = DT_SETTING_BOOLEAN, .default_value = "false" },
   { .key = "dtmf-mode", .kind = DT_SETTING_CHOICE, .default_value = "auto", .choices = dtmf_modes },
+  { .key = "dtmf-detect-inband", .kind = DT_SETTING_BOOLEAN, .default_value = "false" },
   { NULL }
 };
 

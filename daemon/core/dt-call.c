@@ -219,6 +219,7 @@ ensure_media (DtCall  *self,
     .rtp_timeout_ms = self->profile->rtp_timeout_ms,
     .port_min = self->profile->port_min,
     .port_max = self->profile->port_max,
+    .detect_inband_dtmf = dt_settings_get_boolean (settings, "dtmf-detect-inband"),
   };
 
   if (self->media != NULL)

@@ -35,6 +35,7 @@ typedef struct {
   guint       rtp_timeout_ms;   /* no RTP for this long while receiving: failed; 0: never */
   guint       port_min;         /* RTP port range (even ports), 0: any */
   guint       port_max;
+  gboolean    detect_inband_dtmf; /* listen for DTMF tones in the received audio */
 } DtMediaSessionConfig;
 
 #define DT_TYPE_MEDIA_SESSION (dt_media_session_get_type ())

@@ -50,6 +50,7 @@ struct _DtGstSession {
   char                *sink;
   guint                jitter_ms;
   guint                rtp_timeout_ms;
+  gboolean             detect_inband_dtmf;
 
   GSocket             *rtp_socket;
   GSocket             *rtcp_socket;
@@ -1683,6 +1684,38 @@ build_pipeline (DtGstSession              *self,
       }
   }
 
+  /* Tones in the audio (peers that send no telephone-event): spandsp's
+   * detector on what we hear, at the 8 kHz it works at. It reports on
+   * the bus like rtpdtmfdepay. */
+  if (self->detect_inband_dtmf)
+    {
+      g_autoptr(GstCaps) narrow = raw_caps (8000, 1);
+      GstElement *queue, *narrowed = NULL, *detect = NULL, *sink = NULL;
+
+      if ((queue = make ("queue", error)) != NULL)
+        {
+          gst_bin_add (GST_BIN (pipeline), queue);
+          narrowed = add_converter (pipeline, queue, narrow, error);
+        }
+      if (narrowed != NULL && (detect = make ("dtmfdetect", error)) != NULL)
+        sink = make ("fakesink", error);
+      if (sink == NULL)
+        {
+          g_clear_object (&detect);
+          g_clear_pointer (&source_pad, gst_object_unref);
+          return FALSE;
+        }
+      g_object_set (queue, "leaky", 2 /* downstream */, NULL);
+      g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
+      gst_bin_add_many (GST_BIN (pipeline), detect, sink, NULL);
+      if (!gst_element_link_many (narrowed, detect, sink, NULL) || !gst_element_link (rx_tee, queue))
+        {
+          g_clear_pointer (&source_pad, gst_object_unref);
+          g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the DTMF detector");
+          return FALSE;
+        }
+    }
+
   self->snapshot = g_new0 (Snapshot, 1);
   self->snapshot->local = dt_media_description_copy (local);
   self->snapshot->rx_selector = rx_selector;
@@ -1985,6 +2018,7 @@ dt_gst_session_new (DtGstEngine                *engine,
                  ? dt_gst_engine_resolve_auto (engine, FALSE) : g_strdup (config->audio_sink);
   self->jitter_ms = config->jitter_latency_ms;
   self->rtp_timeout_ms = config->rtp_timeout_ms;
+  self->detect_inband_dtmf = config->detect_inband_dtmf;
   if (!bind_pair (self, config->bind_address, config->port_min, config->port_max, error))
     return NULL;
   return g_steal_pointer (&self);

@@ -591,3 +591,29 @@ def test_conference_errors(harness, tmp_path):
         call_method(d, call, "LeaveConference")
     assert dbus_error(e) == ERR + "InvalidState"
     assert d.get(call, CALL, "State") == "active"
+
+
+def test_inband_dtmf_detection(harness, tmp_path):
+    """A peer that sends DTMF as tones in the audio: heard when the account
+    listens for them (dtmf-detect-inband)."""
+    low = {"1": 697, "5": 770, "9": 852, "#": 941}
+    high = {"1": 1209, "5": 1336, "9": 1477, "#": 1477}
+    rate = 8000
+    pieces = [np.zeros(int(0.3 * rate))]
+    for digit in "159#":
+        t = np.arange(int(0.12 * rate)) / rate
+        pieces += [0.25 * (np.sin(2 * np.pi * low[digit] * t) + np.sin(2 * np.pi * high[digit] * t)),
+                   np.zeros(int(0.12 * rate))]
+    tones = audio.write_wav(tmp_path / "tones.wav", np.concatenate(pieces), rate)
+    a = lan_daemon(harness, "a")
+    b = lan_daemon(harness, "b", dtmf_detect_inband=True)
+    sig = Signals(b, "DtmfReceived")
+    call_a = dial(a, f"sip:b@127.0.0.1:{b.port}")
+    call_b = incoming(b)
+    answer(b, call_b)
+    wait_state(a, call_a, "active")
+    wait_state(b, call_b, "active")
+    call_method(a, call_a, "PlayFile", "(sa{sv})", (str(tones), {}))
+    got = sig.wait(lambda g: len(g) >= 4, timeout=10, what="4 in-band digits")
+    assert "".join(args[0] for _, _, args in got) == "159#"
+    sig.close()
