@@ -14,7 +14,7 @@ import time
 import pytest
 from gi.repository import GLib
 
-from harness import Kamailio, SipClient, free_port, sdp, wait_for
+from harness import Kamailio, SipClient, Sipp, free_port, sdp, wait_for
 from harness import audio
 from test_calls import CALL, answer, config, dial, incoming, wait_file, wait_state
 
@@ -214,3 +214,28 @@ def test_invite_with_replaces_from_a_raw_client(harness):
     new = [p for p in b.manager_prop("Calls") if p != old]
     assert len(new) == 1 and wait_state(b, new[0], "active")["Direction"] == "incoming"
     second.bye()
+
+
+def test_incoming_refer_from_sipp(harness, tmp_path):
+    """sipp calls us, then refers us to a second sipp that answers: we place
+    that call and report it back in NOTIFYs sipp checks (message/sipfrag,
+    up to a 2xx), then our first call ends as transferred."""
+    d = harness.daemon("phone", config=config("pcmu")).start()
+    port = free_port()
+    d.add_account("lan", address="sip:phone@127.0.0.1", local_address="127.0.0.1", local_port=port)
+    d.wait_account("lan", "unregistered", "no-registrar")
+    target = Sipp.uas(harness, "uas-answer.xml", name="target", calls=1)
+    referrer = Sipp(harness, "uac-refer.xml", remote=f"127.0.0.1:{port}", service="phone", timeout=40,
+                    keys={"target": target.uri("carol")})
+    first = incoming(d)
+    answer(d, first)
+    wait_state(d, first, "active")
+    assert wait_state(d, first, "terminated", timeout=20)["StateReason"] == "transferred"
+    assert referrer.wait() == 0, referrer.report()
+    calls = [p for p in d.manager_prop("Calls") if p != first]
+    assert len(calls) == 1
+    second = d.get_all(calls[0], CALL)
+    assert second["Direction"] == "outgoing" and "carol@" in second["RemoteUri"]
+    assert second["State"] in ("active", "terminated")
+    notifies = referrer.requests("NOTIFY")
+    assert notifies and "SIP/2.0 200" in notifies[-1], referrer.report()
