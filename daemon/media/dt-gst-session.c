@@ -773,6 +773,19 @@ on_playback_eos (DtGstSession *self,
   self->playback_timer = g_timeout_add ((guint) CLAMP (wait_ms, 0, 10000), on_playback_played, self);
 }
 
+/* A file the daemon cannot open, as the caller should hear it: missing
+ * is NotFound, forbidden is AccessDenied, anything else a bad path. */
+static void
+set_path_error (GError       **error,
+                const GError  *io_error)
+{
+  int code = g_error_matches (io_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ? DT_ERROR_NOT_FOUND
+           : g_error_matches (io_error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED) ? DT_ERROR_ACCESS_DENIED
+           : DT_ERROR_INVALID_ARGUMENTS;
+
+  g_set_error (error, DT_ERROR, code, "path: %s", io_error->message);
+}
+
 /* Only a WAV plays; a missing file is NotFound, anything else is not
  * what the caller meant. */
 static gboolean
@@ -787,10 +800,7 @@ check_wav (const char  *path,
 
   if (in == NULL)
     {
-      int code = g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ? DT_ERROR_NOT_FOUND
-               : g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED) ? DT_ERROR_ACCESS_DENIED
-               : DT_ERROR_INVALID_ARGUMENTS;
-      g_set_error (error, DT_ERROR, code, "path: %s", local_error->message);
+      set_path_error (error, local_error);
       return FALSE;
     }
   if (!g_input_stream_read_all (G_INPUT_STREAM (in), header, sizeof header, &got, NULL, &local_error) ||
@@ -919,10 +929,7 @@ check_writable (const char  *path,
 
   if (out == NULL)
     {
-      int code = g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ? DT_ERROR_NOT_FOUND
-               : g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED) ? DT_ERROR_ACCESS_DENIED
-               : DT_ERROR_INVALID_ARGUMENTS;
-      g_set_error (error, DT_ERROR, code, "path: %s", local_error->message);
+      set_path_error (error, local_error);
       return FALSE;
     }
   return g_output_stream_close (G_OUTPUT_STREAM (out), NULL, error);

@@ -67,6 +67,16 @@ def lan_daemon(harness, name, codecs="pcmu", extra="", **account):
     return d
 
 
+def connect(a, b):
+    """a calls b directly, b answers: both calls active."""
+    call_a = dial(a, f"sip:b@127.0.0.1:{b.port}")
+    call_b = incoming(b)
+    answer(b, call_b)
+    wait_state(a, call_a, "active")
+    wait_state(b, call_b, "active")
+    return call_a, call_b
+
+
 def established(harness, tmp_path, source="tone", sink="null", baresip_source=None, **baresip):
     """dialtoned calls a baresip that answers by itself; both active."""
     d = lan_daemon(harness, "phone")
@@ -189,11 +199,7 @@ def test_dtmf_between_daemons(harness, mode):
     a = lan_daemon(harness, "a", dtmf_mode=mode)
     b = lan_daemon(harness, "b")
     sig = Signals(b, "DtmfReceived")
-    call_a = dial(a, f"sip:b@127.0.0.1:{b.port}")
-    call_b = incoming(b)
-    answer(b, call_b)
-    wait_state(a, call_a, "active")
-    wait_state(b, call_b, "active")
+    call_a, call_b = connect(a, b)
     t0 = time.monotonic()
     r = a.ctl("dtmf", call_a, "0123456789*#abcd")
     assert r.returncode == 0, r
@@ -608,11 +614,7 @@ def test_inband_dtmf_detection(harness, tmp_path):
     a = lan_daemon(harness, "a")
     b = lan_daemon(harness, "b", dtmf_detect_inband=True)
     sig = Signals(b, "DtmfReceived")
-    call_a = dial(a, f"sip:b@127.0.0.1:{b.port}")
-    call_b = incoming(b)
-    answer(b, call_b)
-    wait_state(a, call_a, "active")
-    wait_state(b, call_b, "active")
+    call_a, call_b = connect(a, b)
     call_method(a, call_a, "PlayFile", "(sa{sv})", (str(tones), {}))
     got = sig.wait(lambda g: len(g) >= 4, timeout=10, what="4 in-band digits")
     assert "".join(args[0] for _, _, args in got) == "159#"

@@ -31,8 +31,17 @@ finish (DtCtl    *ctl,
   return ok ? DTCTL_EXIT_OK : dtctl_fail (ctl, *error);
 }
 
-int
-dtctl_cmd_hold (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv)
+typedef gboolean (*CallMethod) (DtGenCall     *call,
+                                GCancellable  *cancellable,
+                                GError       **error);
+
+/* "VERB [CALL]" for a method without arguments. */
+static int
+call_verb (DtCtl              *ctl,
+           const DtCtlCommand *command,
+           int                 argc,
+           char              **argv,
+           CallMethod          method)
 {
   g_autoptr(DtGenCall) call = NULL;
   g_autoptr(GError) error = NULL;
@@ -42,21 +51,19 @@ dtctl_cmd_hold (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv)
       (status = dtctl_connect (ctl)) != DTCTL_EXIT_OK ||
       (call = dtctl_resolve_call (ctl, argc > 1 ? argv[1] : NULL, answered, &status)) == NULL)
     return status;
-  return finish (ctl, dt_gen_call_call_hold_sync (call, NULL, &error), &error);
+  return finish (ctl, method (call, NULL, &error), &error);
+}
+
+int
+dtctl_cmd_hold (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv)
+{
+  return call_verb (ctl, command, argc, argv, dt_gen_call_call_hold_sync);
 }
 
 int
 dtctl_cmd_resume (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv)
 {
-  g_autoptr(DtGenCall) call = NULL;
-  g_autoptr(GError) error = NULL;
-  int status;
-
-  if (!dtctl_parse_options (ctl, command, NULL, &argc, &argv, 0, 1, &status) ||
-      (status = dtctl_connect (ctl)) != DTCTL_EXIT_OK ||
-      (call = dtctl_resolve_call (ctl, argc > 1 ? argv[1] : NULL, answered, &status)) == NULL)
-    return status;
-  return finish (ctl, dt_gen_call_call_resume_sync (call, NULL, &error), &error);
+  return call_verb (ctl, command, argc, argv, dt_gen_call_call_resume_sync);
 }
 
 static int
@@ -155,15 +162,7 @@ dtctl_cmd_play (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv)
 int
 dtctl_cmd_stop_playback (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv)
 {
-  g_autoptr(DtGenCall) call = NULL;
-  g_autoptr(GError) error = NULL;
-  int status;
-
-  if (!dtctl_parse_options (ctl, command, NULL, &argc, &argv, 0, 1, &status) ||
-      (status = dtctl_connect (ctl)) != DTCTL_EXIT_OK ||
-      (call = dtctl_resolve_call (ctl, argc > 1 ? argv[1] : NULL, answered, &status)) == NULL)
-    return status;
-  return finish (ctl, dt_gen_call_call_stop_playback_sync (call, NULL, &error), &error);
+  return call_verb (ctl, command, argc, argv, dt_gen_call_call_stop_playback_sync);
 }
 
 int
@@ -200,15 +199,7 @@ dtctl_cmd_record (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv
 int
 dtctl_cmd_stop_recording (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv)
 {
-  g_autoptr(DtGenCall) call = NULL;
-  g_autoptr(GError) error = NULL;
-  int status;
-
-  if (!dtctl_parse_options (ctl, command, NULL, &argc, &argv, 0, 1, &status) ||
-      (status = dtctl_connect (ctl)) != DTCTL_EXIT_OK ||
-      (call = dtctl_resolve_call (ctl, argc > 1 ? argv[1] : NULL, answered, &status)) == NULL)
-    return status;
-  return finish (ctl, dt_gen_call_call_stop_recording_sync (call, NULL, &error), &error);
+  return call_verb (ctl, command, argc, argv, dt_gen_call_call_stop_recording_sync);
 }
 
 /* Waiting for signals: PlaybackFinished (play --wait) and DtmfReceived
@@ -397,13 +388,5 @@ dtctl_cmd_conference (DtCtl *ctl, const DtCtlCommand *command, int argc, char **
 int
 dtctl_cmd_leave_conference (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv)
 {
-  g_autoptr(DtGenCall) call = NULL;
-  g_autoptr(GError) error = NULL;
-  int status;
-
-  if (!dtctl_parse_options (ctl, command, NULL, &argc, &argv, 0, 1, &status) ||
-      (status = dtctl_connect (ctl)) != DTCTL_EXIT_OK ||
-      (call = dtctl_resolve_call (ctl, argc > 1 ? argv[1] : NULL, answered, &status)) == NULL)
-    return status;
-  return finish (ctl, dt_gen_call_call_leave_conference_sync (call, NULL, &error), &error);
+  return call_verb (ctl, command, argc, argv, dt_gen_call_call_leave_conference_sync);
 }
