@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from gi.repository import Gio, GLib
 
-from harness import Baresip, SipClient, audio, build_dir, free_port, sdp, wait_for
+from harness import Baresip, SipClient, Sipp, audio, build_dir, free_port, sdp, wait_for
 from harness.baresip import make_source_wav
 from test_calls import CALL, answer, config, dial, history, incoming, wait_file, wait_state
 
@@ -619,3 +619,20 @@ def test_inband_dtmf_detection(harness, tmp_path):
     got = sig.wait(lambda g: len(g) >= 4, timeout=10, what="4 in-band digits")
     assert "".join(args[0] for _, _, args in got) == "159#"
     sig.close()
+
+
+def test_dtmf_falls_back_to_info_without_telephone_event(harness):
+    """A callee whose answer has no telephone-event gets SIP INFO, which
+    sipp checks (content type, digit, duration)."""
+    d = lan_daemon(harness, "d")
+    peer = Sipp.uas(harness, "uas-info-dtmf.xml", calls=1)
+    call = dial(d, peer.uri("callee"))
+    assert wait_state(d, call, "active")["Media"]["telephone-event"] is False
+    call_method(d, call, "SendDtmf", "(s)", ("7",))
+    info = wait_for(lambda: peer.requests("INFO"), 5, what="the INFO at sipp")
+    assert "Signal=7" in info[0] and "application/dtmf-relay" in info[0], info
+    time.sleep(0.5)
+    call_method(d, call, "Hangup")
+    wait_state(d, call, "terminated")
+    assert peer.wait() == 0, peer.report()
+    assert "(SIP INFO)" in d.output()
