@@ -239,3 +239,33 @@ def test_incoming_refer_from_sipp(harness, tmp_path):
     assert second["State"] in ("active", "terminated")
     notifies = referrer.requests("NOTIFY")
     assert notifies and "SIP/2.0 200" in notifies[-1], referrer.report()
+
+
+def test_invite_with_replaces_from_sipp(harness):
+    """One sipp calls us; a second sipp sends an INVITE whose Replaces names
+    that dialog: it is answered without ringing (sipp fails on a 180), and
+    the first call ends as transferred with our BYE, which the first sipp
+    expects."""
+    from harness.sipp import header
+    d = harness.daemon("phone", config=config("pcmu")).start()
+    port = free_port()
+    d.add_account("lan", address="sip:phone@127.0.0.1", local_address="127.0.0.1", local_port=port)
+    d.wait_account("lan", "unregistered", "no-registrar")
+    first = Sipp(harness, "uac-wait-bye.xml", remote=f"127.0.0.1:{port}", service="phone", name="first",
+                 timeout=40)
+    old = incoming(d)
+    answer(d, old)
+    wait_state(d, old, "active")
+    ok = wait_for(lambda: next((m for m in first.received() if m.startswith("SIP/2.0 200")), None), 5,
+                  what="the 200 at the first sipp")
+    call_id = header(ok, "Call-ID")[0]
+    to_tag = re.search(r";tag=([^;>\s]+)", header(ok, "To")[0]).group(1)
+    from_tag = re.search(r";tag=([^;>\s]+)", header(ok, "From")[0]).group(1)
+    second = Sipp(harness, "uac-replaces.xml", remote=f"127.0.0.1:{port}", service="phone", name="second",
+                  timeout=30, keys={"replaces_call_id": call_id, "replaces_to_tag": to_tag,
+                                    "replaces_from_tag": from_tag})
+    assert wait_state(d, old, "terminated")["StateReason"] == "transferred"
+    assert first.wait() == 0, first.report()
+    assert second.wait() == 0, second.report()
+    new = [p for p in d.manager_prop("Calls") if p != old]
+    assert len(new) == 1 and d.get(new[0], CALL, "Direction") == "incoming"
