@@ -551,7 +551,7 @@ dt_call_notify_replacing (DtCall      *self,
       g_set_error (error, DT_ERROR, DT_ERROR_INVALID_STATE, "call %u has ended", replaced->index);
       return FALSE;
     }
-  dt_call_set_endpoints (self, replaced->profile->audio_source, replaced->profile->audio_sink);
+  dt_call_set_endpoints (self, replaced->profile->audio_source, dt_call_get_inheritable_sink (replaced));
   if (!dt_call_answer (self, error))
     return FALSE;
   g_message ("Call %u: replaces call %u", self->index, replaced->index);
@@ -563,6 +563,18 @@ DtCallTransferState dt_call_get_transfer_state (DtCall *self) { return self->tra
 guint dt_call_get_transfer_status (DtCall *self) { return self->transfer_status; }
 const char *dt_call_get_audio_source (DtCall *self) { return self->profile->audio_source; }
 const char *dt_call_get_audio_sink (DtCall *self) { return self->profile->audio_sink; }
+
+/* The sink a call that takes this one's place (Replaces, REFER) may use
+ * too: a sound card, yes; a file, no (two pipelines writing one WAV
+ * corrupt it: the old call's header is rewritten as it ends). NULL:
+ * keep the default. */
+const char *
+dt_call_get_inheritable_sink (DtCall *self)
+{
+  const char *sink = self->profile->audio_sink;
+
+  return sink != NULL && g_str_has_prefix (sink, "file:") ? NULL : sink;
+}
 
 void
 dt_call_end_for_shutdown (DtCall *self)

@@ -136,6 +136,7 @@ DtCallTransferState  dt_call_get_transfer_state  (DtCall      *self);
 guint                dt_call_get_transfer_status (DtCall      *self);
 const char          *dt_call_get_audio_source    (DtCall      *self);
 const char          *dt_call_get_audio_sink      (DtCall      *self);
+const char          *dt_call_get_inheritable_sink (DtCall     *self);
 void                 dt_call_notify_transfer     (DtCall              *self,
                                                   DtCallTransferState  state,
                                                   guint                sip_status);

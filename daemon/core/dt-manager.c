@@ -729,8 +729,8 @@ on_call_referred (DtCall     *call,
   g_variant_dict_init (&options, NULL);
   if (dt_call_get_audio_source (call) != NULL)
     g_variant_dict_insert (&options, "audio-source", "s", dt_call_get_audio_source (call));
-  if (dt_call_get_audio_sink (call) != NULL)
-    g_variant_dict_insert (&options, "audio-sink", "s", dt_call_get_audio_sink (call));
+  if (dt_call_get_inheritable_sink (call) != NULL)
+    g_variant_dict_insert (&options, "audio-sink", "s", dt_call_get_inheritable_sink (call));
   opts = g_variant_ref_sink (g_variant_dict_end (&options));
   placed = dt_manager_dial (self, dt_call_get_account (call), target_uri, opts, &error);
   if (placed == NULL)

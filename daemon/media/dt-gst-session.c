@@ -358,10 +358,12 @@ start_now (GstPad          *pad,
            gpointer         user_data)
 {
   GstElement *pipeline = user_data;
-  g_autoptr(GstClock) clock = gst_element_get_clock (pipeline);
+  /* NONE until the pipeline plays (no base time yet): the file then
+   * starts with the call. */
+  GstClockTime now = gst_element_get_current_running_time (pipeline);
 
-  if (clock != NULL)
-    gst_pad_set_offset (pad, (gint64) (gst_clock_get_time (clock) - gst_element_get_base_time (pipeline)));
+  if (GST_CLOCK_TIME_IS_VALID (now))
+    gst_pad_set_offset (pad, (gint64) now);
   return GST_PAD_PROBE_REMOVE;
 }
 
