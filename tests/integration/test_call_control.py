@@ -265,7 +265,9 @@ def test_play_file_loops_until_stopped(harness, tmp_path):
     wait_state(d, call, "terminated")
     heard, rate = audio.read_wav(bob.received_audio())
     loud = audio.active_ratio(heard, rate, threshold_dbfs=-30)
-    assert loud * len(heard) / rate > 1.8, loud  # the tone sounded ~2.2 s, not 0.5
+    # The 0.5 s tone sounded for ~2.2 s (less the start of the call): it
+    # looped, more than twice.
+    assert loud * len(heard) / rate > 1.2, (loud, len(heard) / rate)
     sig.close()
 
 
