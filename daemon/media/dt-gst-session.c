@@ -661,17 +661,32 @@ make_playback_branch (DtGstSession  *self,
   gst_element_link (file, parse);
   if ((out = add_converter (bin, parse, self->raw_caps, error)) == NULL)
     return NULL;
-  pad = gst_element_get_static_pad (out, "src");
+  /* Stamped from now, then released on the clock like the live inputs it
+   * joins: a file read ahead of time into the live mixer could leave the
+   * mixer's timeline ahead of the microphone's, and the call silent while
+   * it played. The offset goes before the pacing, so that both agree. */
+  {
+    GstElement *pace = make ("clocksync", error);
+    g_autoptr(GstPad) stamped = gst_element_get_static_pad (out, "src");
+    PlaybackTrack *track;
+
+    if (pace == NULL)
+      return NULL;
+    gst_bin_add (GST_BIN (bin), pace);
+    if (!gst_element_link (out, pace))
+      {
+        g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot pace the file");
+        return NULL;
+      }
+    gst_pad_add_probe (stamped, GST_PAD_PROBE_TYPE_BUFFER, start_now, self->pipeline, NULL);
+    track = g_new0 (PlaybackTrack, 1);
+    track->branch = bin;
+    gst_pad_add_probe (stamped, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_playback_data,
+                       track, g_free);
+    pad = gst_element_get_static_pad (pace, "src");
+  }
   ghost = gst_ghost_pad_new ("src", pad);
   gst_element_add_pad (bin, ghost);
-  gst_pad_add_probe (ghost, GST_PAD_PROBE_TYPE_BUFFER, start_now, self->pipeline, NULL);
-  {
-    PlaybackTrack *track = g_new0 (PlaybackTrack, 1);
-
-    track->branch = bin;
-    gst_pad_add_probe (ghost, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_playback_data,
-                       track, g_free);
-  }
   return g_steal_pointer (&bin);
 }
 
