@@ -970,7 +970,7 @@ make_recorder (DtGstSession              *self,
    * comes after the jitter buffer and its decoder: on a loaded machine it
    * can be late, and a recording may wait for it (nobody listens live). */
   g_object_set (mixer, "latency", (guint64) RECORDER_SLACK_MS * GST_MSECOND,
-                "start-time-selection", 1 /* first */, NULL);
+                "start-time-selection", 1 /* first */, "force-live", TRUE, NULL);
   gst_bin_add (GST_BIN (bin), mixer);
   if (options->split)
     gst_caps_set_simple (caps, "channels", G_TYPE_INT, 2, "channel-mask", GST_TYPE_BITMASK, (guint64) 0x3, NULL);
@@ -1582,8 +1582,14 @@ build_pipeline (DtGstSession              *self,
    * Then encoder → payloader → DTMF mux → rtpbin. */
   if ((mixer = make ("audiomixer", error)) == NULL)
     return FALSE;
+  /* Live whatever its first latency query says: started before its
+   * sources have negotiated, the query fails, and a mixer that believes
+   * itself not live waits for every input, holds the sources back and
+   * then lets their catch-up through as a burst (seconds of audio at
+   * once, seen as RTP sent ahead of its capture time). */
   g_object_set (mixer, "latency", (guint64) MIXER_SLACK_MS * GST_MSECOND,
-                "output-buffer-duration", (guint64) ptime * GST_MSECOND, NULL);
+                "output-buffer-duration", (guint64) ptime * GST_MSECOND, "force-live", TRUE,
+                "min-upstream-latency", (guint64) ptime * GST_MSECOND, NULL);
   gst_bin_add (GST_BIN (pipeline), mixer);
   {
     GstElement *silence = make_silence (rate, error);
