@@ -941,15 +941,49 @@ check_path (const char  *path,
   return TRUE;
 }
 
+static const DtSettingSpec playback_option_specs[] = {
+  { .key = "loop", .kind = DT_SETTING_BOOLEAN, .default_value = "false" },
+  { .key = "mix", .kind = DT_SETTING_BOOLEAN, .default_value = "false" },
+  { NULL }
+};
+
+static const char * const recording_formats[] = { "wav", "ogg", NULL };
+static const char * const recording_channels[] = { "mixed", "split", NULL };
+
+/* "format" has no default: it follows the file name. */
+static const DtSettingSpec recording_option_specs[] = {
+  { .key = "format", .kind = DT_SETTING_CHOICE, .choices = recording_formats },
+  { .key = "channels", .kind = DT_SETTING_CHOICE, .default_value = "mixed", .choices = recording_channels },
+  { NULL }
+};
+
+/* Options a{sv} checked against @specs (unknown keys, types and values are
+ * InvalidArguments naming the key), or NULL. */
+static DtSettings *
+parse_options (const DtSettingSpec  *specs,
+               GVariant             *options,
+               GError              **error)
+{
+  g_autoptr(DtSettings) parsed = dt_settings_new (specs);
+
+  if (options != NULL && !dt_settings_update_vardict (parsed, g_variant_ref (options), error))
+    return NULL;
+  return g_steal_pointer (&parsed);
+}
+
 gboolean
 dt_call_play_file (DtCall      *self,
                    const char  *path,
-                   gboolean     loop,
-                   gboolean     mix,
+                   GVariant    *options,
                    GError     **error)
 {
-  if (!check_path (path, error) || !require_conversation (self, "playing a file", error))
+  g_autoptr(DtSettings) parsed = parse_options (playback_option_specs, options, error);
+  gboolean loop, mix;
+
+  if (parsed == NULL || !check_path (path, error) || !require_conversation (self, "playing a file", error))
     return FALSE;
+  loop = dt_settings_get_boolean (parsed, "loop");
+  mix = dt_settings_get_boolean (parsed, "mix");
   if (!dt_media_session_play_file (self->media, path, loop, mix, error))
     return FALSE;
   g_free (self->playback_path);
@@ -972,14 +1006,23 @@ dt_call_stop_playback (DtCall  *self,
 }
 
 gboolean
-dt_call_start_recording (DtCall                    *self,
-                         const char                *path,
-                         const DtRecordingOptions  *options,
-                         GError                   **error)
+dt_call_start_recording (DtCall      *self,
+                         const char  *path,
+                         GVariant    *options,
+                         GError     **error)
 {
-  if (!check_path (path, error) || !require_conversation (self, "recording", error))
+  g_autoptr(DtSettings) parsed = parse_options (recording_option_specs, options, error);
+  DtRecordingOptions recording = { 0 };
+  const char *format;
+
+  if (parsed == NULL || !check_path (path, error) || !require_conversation (self, "recording", error))
     return FALSE;
-  if (!dt_media_session_start_recording (self->media, path, options, error))
+  format = dt_settings_get_string (parsed, "format");
+  if (format == NULL)
+    format = g_str_has_suffix (path, ".ogg") || g_str_has_suffix (path, ".opus") ? "ogg" : "wav";
+  recording.format = g_str_equal (format, "ogg") ? DT_RECORDING_FORMAT_OGG_OPUS : DT_RECORDING_FORMAT_WAV;
+  recording.split = g_str_equal (dt_settings_get_string (parsed, "channels"), "split");
+  if (!dt_media_session_start_recording (self->media, path, &recording, error))
     return FALSE;
   g_free (self->recording_path);
   self->recording_path = g_strdup (path);

@@ -91,17 +91,19 @@ void              dt_call_set_muted          (DtCall  *self,
 gboolean          dt_call_send_dtmf          (DtCall      *self,
                                               const char  *digits,
                                               GError     **error);
+/* Options: "loop", "mix" (b). */
 gboolean          dt_call_play_file          (DtCall      *self,
                                               const char  *path,
-                                              gboolean     loop,
-                                              gboolean     mix,
+                                              GVariant    *options,
                                               GError     **error);
 gboolean          dt_call_stop_playback      (DtCall  *self,
                                               GError **error);
-gboolean          dt_call_start_recording    (DtCall                    *self,
-                                              const char                *path,
-                                              const DtRecordingOptions  *options,
-                                              GError                   **error);
+/* Options: "format" ("wav", "ogg"; default from the name), "channels"
+ * ("mixed", "split"). */
+gboolean          dt_call_start_recording    (DtCall      *self,
+                                              const char  *path,
+                                              GVariant    *options,
+                                              GError     **error);
 gboolean          dt_call_stop_recording     (DtCall  *self,
                                               GError **error);
 const char       *dt_call_get_recording      (DtCall  *self);

@@ -674,42 +674,6 @@ handle_call_send_dtmf (DtGenCall             *skeleton,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-/* Options of PlayFile and StartRecording: every key known, every value
- * of its type, or InvalidArguments naming the key. */
-static gboolean
-check_options (GVariant            *options,
-               const char * const  *keys,
-               const GVariantType **types,
-               GError             **error)
-{
-  GVariantIter iter;
-  const char *key;
-  GVariant *value;
-
-  g_variant_iter_init (&iter, options);
-  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
-    {
-      g_autoptr(GVariant) v = value;
-      guint i;
-
-      for (i = 0; keys[i] != NULL && !g_str_equal (keys[i], key); i++)
-        ;
-      if (keys[i] == NULL)
-        {
-          g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "%s: unknown option", key);
-          return FALSE;
-        }
-      if (!g_variant_is_of_type (v, types[i]))
-        {
-          g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "%s: must be of type %.*s", key,
-                       (int) g_variant_type_get_string_length (types[i]),
-                       g_variant_type_peek_string (types[i]));
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
-
 static gboolean
 handle_call_play_file (DtGenCall             *skeleton,
                        GDBusMethodInvocation *invocation,
@@ -717,19 +681,9 @@ handle_call_play_file (DtGenCall             *skeleton,
                        GVariant              *options,
                        ExportedCall          *ec)
 {
-  static const char * const keys[] = { "loop", "mix", NULL };
-  const GVariantType *types[] = { G_VARIANT_TYPE_BOOLEAN, G_VARIANT_TYPE_BOOLEAN };
   g_autoptr(GError) error = NULL;
-  gboolean loop = FALSE, mix = FALSE;
 
-  if (check_options (options, keys, types, &error))
-    {
-      g_variant_lookup (options, "loop", "b", &loop);
-      g_variant_lookup (options, "mix", "b", &mix);
-      complete_or_fail (invocation, dt_call_play_file (ec->call, path, loop, mix, &error), &error);
-    }
-  else
-    dt_dbus_return_error (invocation, error);
+  complete_or_fail (invocation, dt_call_play_file (ec->call, path, options, &error), &error);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -745,44 +699,6 @@ handle_call_stop_playback (DtGenCall             *skeleton,
 }
 
 static gboolean
-recording_options (GVariant            *options,
-                   const char          *path,
-                   DtRecordingOptions  *out,
-                   GError             **error)
-{
-  static const char * const keys[] = { "format", "channels", NULL };
-  const GVariantType *types[] = { G_VARIANT_TYPE_STRING, G_VARIANT_TYPE_STRING };
-  const char *format = NULL, *channels = NULL;
-
-  if (!check_options (options, keys, types, error))
-    return FALSE;
-  g_variant_lookup (options, "format", "&s", &format);
-  g_variant_lookup (options, "channels", "&s", &channels);
-  if (format == NULL)
-    format = path && (g_str_has_suffix (path, ".ogg") || g_str_has_suffix (path, ".opus")) ? "ogg" : "wav";
-  if (g_str_equal (format, "wav"))
-    out->format = DT_RECORDING_FORMAT_WAV;
-  else if (g_str_equal (format, "ogg"))
-    out->format = DT_RECORDING_FORMAT_OGG_OPUS;
-  else
-    {
-      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "format: '%s' is not one of wav, ogg", format);
-      return FALSE;
-    }
-  if (channels == NULL || g_str_equal (channels, "mixed"))
-    out->split = FALSE;
-  else if (g_str_equal (channels, "split"))
-    out->split = TRUE;
-  else
-    {
-      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "channels: '%s' is not one of mixed, split",
-                   channels);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
 handle_call_start_recording (DtGenCall             *skeleton,
                              GDBusMethodInvocation *invocation,
                              const char            *path,
@@ -790,12 +706,8 @@ handle_call_start_recording (DtGenCall             *skeleton,
                              ExportedCall          *ec)
 {
   g_autoptr(GError) error = NULL;
-  DtRecordingOptions parsed = { 0 };
 
-  if (recording_options (options, path, &parsed, &error))
-    complete_or_fail (invocation, dt_call_start_recording (ec->call, path, &parsed, &error), &error);
-  else
-    dt_dbus_return_error (invocation, error);
+  complete_or_fail (invocation, dt_call_start_recording (ec->call, path, options, &error), &error);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

@@ -546,13 +546,15 @@ session_set_muted (DtMediaSession *session,
   update_source_mute (self);
 }
 
+/* RFC 4733 event numbers 0-15, as digits. */
+static const char dtmf_events[] = "0123456789*#ABCD";
+
 static int
 dtmf_event_number (char digit)
 {
-  static const char events[] = "0123456789*#ABCD";
-  const char *at = strchr (events, g_ascii_toupper (digit));
+  const char *at = strchr (dtmf_events, g_ascii_toupper (digit));
 
-  return digit != '\0' && at != NULL ? (int) (at - events) : -1;
+  return digit != '\0' && at != NULL ? (int) (at - dtmf_events) : -1;
 }
 
 static gboolean
@@ -586,7 +588,7 @@ on_element_message (DtGstSession *self,
   if (st == NULL || !gst_structure_has_name (st, "dtmf-event") ||
       !gst_structure_get_int (st, "number", &number) || number < 0 || number > 15)
     return;
-  digit[0] = "0123456789*#ABCD"[number];
+  digit[0] = dtmf_events[number];
   g_signal_emit_by_name (self, "dtmf-received", digit);
 }
 
