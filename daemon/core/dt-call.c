@@ -35,6 +35,7 @@ struct _DtCall {
   gint64              ended_usec;
 
   DtMediaSession     *media;
+  gboolean            encrypted;   /* SRTP both ways, as negotiated */
   char               *codec;
   gboolean            media_started;
   gboolean            remote_telephone_event;
@@ -244,6 +245,27 @@ capabilities (DtCall *self)
   desc->rtcp_port = desc->port + 1;
   desc->ptime = self->profile->ptime;
   desc->direction = DT_MEDIA_DIRECTION_SENDRECV;
+  /* SDES: a fresh key per call for every suite we offer or may answer. */
+  desc->encryption = dt_account_get_media_encryption (self->account);
+  desc->secure_profile = desc->encryption == DT_MEDIA_ENCRYPTION_MANDATORY;
+  if (desc->encryption != DT_MEDIA_ENCRYPTION_NONE)
+    {
+      DtCryptoSuite suites[DT_CRYPTO_SUITE_COUNT];
+      guint count = dt_account_get_srtp_suites (self->account, suites);
+
+      for (guint i = 0; i < count; i++)
+        {
+          g_autoptr(GError) error = NULL;
+          DtCrypto *crypto = dt_crypto_new_random (suites[i], i + 1, &error);
+
+          if (crypto == NULL)
+            {
+              g_warning ("Call %u: %s", self->index, error->message);
+              break;
+            }
+          g_ptr_array_add (desc->cryptos, crypto);
+        }
+    }
   /* What the profile wants, as far as this machine can play it. */
   {
     g_autoptr(GPtrArray) available = dt_media_engine_get_codecs (self->engine);
@@ -621,6 +643,7 @@ dt_call_notify_media (DtCall                   *self,
     }
   self->media_started = TRUE;
   self->remote_telephone_event = dt_media_description_dtmf_codec (remote) != NULL;
+  self->encrypted = dt_media_description_crypto (local) != NULL && dt_media_description_crypto (remote) != NULL;
   apply_mute (self);
   if (codec != NULL)
     {
@@ -1176,6 +1199,7 @@ gint64 dt_call_get_answered_usec (DtCall *self) { return self->answered_usec; }
 gint64 dt_call_get_ended_usec (DtCall *self) { return self->ended_usec; }
 const char *dt_call_get_codec (DtCall *self) { return self->codec; }
 gboolean dt_call_is_ended (DtCall *self) { return self->state == DT_CALL_STATE_TERMINATED; }
+gboolean dt_call_get_encrypted (DtCall *self) { return self->encrypted; }
 
 /* a{sv} for Call.Media: empty until the audio runs. */
 GVariant *

@@ -86,6 +86,7 @@ gboolean          dt_call_resume             (DtCall  *self,
                                               GError **error);
 gboolean          dt_call_is_held_locally    (DtCall  *self);
 gboolean          dt_call_get_muted          (DtCall  *self);
+gboolean          dt_call_get_encrypted      (DtCall  *self);
 void              dt_call_set_muted          (DtCall  *self,
                                               gboolean muted);
 gboolean          dt_call_send_dtmf          (DtCall      *self,

@@ -551,6 +551,7 @@ sync_call (ExportedCall *ec)
   dt_gen_call_set_answered_usec (s, (guint64) dt_call_get_answered_usec (c));
   dt_gen_call_set_ended_usec (s, (guint64) dt_call_get_ended_usec (c));
   dt_gen_call_set_media (s, dt_call_get_media_info (c));
+  dt_gen_call_set_encrypted (s, dt_call_get_encrypted (c));
   dt_gen_call_set_muted (s, dt_call_get_muted (c));
   dt_gen_call_set_recording (s, dt_call_get_recording (c));
   dt_gen_call_set_conference (s, dt_call_get_conference (c));
