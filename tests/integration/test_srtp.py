@@ -205,3 +205,36 @@ def test_srtp_settings_are_checked(harness):
         assert "InvalidArguments" in excinfo.value.message, (settings, excinfo.value.message)
     # Keys in clear are said once for the account, at start.
     assert d.output().count("SRTP keys (SDES) travel in the SDP over udp") == 1
+
+
+def test_srtcp_and_hold_keep_the_call_encrypted(harness, tmp_path):
+    a = lan_daemon(harness, "a")
+    b = lan_daemon(harness, "b", auto_answer=True)
+    call_a = dial(a, f"sip:b@127.0.0.1:{b.port}", audio_source="tone")
+    call_b = new_call(b)
+    wait_state(a, call_a, "active")
+    wait_state(b, call_b, "active")
+    suite = a.get(call_a, CALL, "Media")["srtp-suite"]
+
+    # RTCP is SRTCP too: a trailer of E flag, index and 80-bit tag makes
+    # its length 2 modulo 4, where RTCP is always a multiple of 4.
+    with UdpCapture(b.get(call_b, CALL, "Media")["local-port"] + 1) as cap:
+        wait_for(lambda: len(cap.payloads) > 0, harness.timeout(10), what="an RTCP packet")
+    rtcp = cap.payloads[0]
+    assert rtcp[0] >> 6 == 2 and rtcp[1] in (200, 201), rtcp[:2].hex()
+    assert len(rtcp) % 4 == 2 and rtcp[-14] & 0x80, (len(rtcp), rtcp.hex())
+
+    # Hold and resume keep the keys: still encrypted, still heard.
+    a.call(call_a, CALL, "Hold")
+    wait_state(a, call_a, "held")
+    a.call(call_a, CALL, "Resume")
+    wait_state(a, call_a, "active")
+    assert a.get(call_a, CALL, "Encrypted") is True and b.get(call_b, CALL, "Encrypted") is True
+    assert a.get(call_a, CALL, "Media")["srtp-suite"] == suite
+    heard = tmp_path / "after-resume.wav"
+    b.call(call_b, CALL, "StartRecording", "(sa{sv})", (str(heard), {"channels": GLib.Variant("s", "split")}))
+    time.sleep(1.0)
+    hang_up(a, call_a)
+    wait_state(b, call_b, "terminated")
+    wait_for(lambda: heard.exists() and heard.stat().st_size > 8000, harness.timeout(5), what="b's recording")
+    assert abs(dominant(heard, channel=1) - 440) < 15
