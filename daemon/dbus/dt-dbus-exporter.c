@@ -135,13 +135,15 @@ write_manager_property (GDBusInterfaceSkeleton  *skeleton,
   if (g_str_equal (property, "AudioSource") || g_str_equal (property, "AudioSink"))
     {
       gboolean source = g_str_equal (property, "AudioSource");
+      const DtCallProfile *profile = dt_manager_get_call_profile (self->manager);
 
       if (!dt_manager_set_audio_endpoint (self->manager, source, g_variant_get_string (value, NULL), error))
         return FALSE;
+      /* What the manager kept: a file's path may have been resolved. */
       if (source)
-        dt_gen_manager_set_audio_source (self->manager_skeleton, g_variant_get_string (value, NULL));
+        dt_gen_manager_set_audio_source (self->manager_skeleton, profile->audio_source);
       else
-        dt_gen_manager_set_audio_sink (self->manager_skeleton, g_variant_get_string (value, NULL));
+        dt_gen_manager_set_audio_sink (self->manager_skeleton, profile->audio_sink);
       return TRUE;
     }
   g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_PROPERTY_READ_ONLY, "%s is read-only", property);
