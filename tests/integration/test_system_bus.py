@@ -169,6 +169,9 @@ def test_bus_policy_admits_only_the_group(shared_dir, harness):
     r = bus.gdbus(NOBODY, NOBODY, [other, group.gr_gid], f"{MANAGER}.SetLogLevel", "info")
     assert r.returncode == 0, r
     assert d.manager_prop("LogLevel") == "info"
+    r = bus.run_as(NOBODY, NOBODY, [group.gr_gid], build_dir() / "tools" / "dialtonectl" / "dialtonectl",
+                   "--system", "--json", "status")
+    assert r.returncode == 0 and json.loads(r.stdout)["version"] == version, r
     # Its mistakes reach the daemon and get the daemon's own errors.
     r = bus.gdbus(NOBODY, NOBODY, [group.gr_gid], f"{MANAGER}.SetLogLevel", "loud")
     assert r.returncode != 0 and f"{ERR}InvalidArguments" in r.stderr, r
@@ -181,6 +184,8 @@ def test_bus_policy_admits_only_the_group(shared_dir, harness):
                      (f"{MANAGER}.Dial", "'sip:premium@127.0.0.1'", "@a{sv} {}")):
             r = bus.gdbus(NOBODY, NOBODY, groups, *args)
             assert r.returncode != 0 and ACCESS_DENIED in r.stderr, (groups, args, r)
+    r = bus.run_as(NOBODY, NOBODY, [], build_dir() / "tools" / "dialtonectl" / "dialtonectl", "--system", "status")
+    assert r.returncode != 0 and "AccessDenied" in r.stderr, r
     assert d.manager_prop("LogLevel") == "info"
     assert d.manager_prop("Calls") == []
 
