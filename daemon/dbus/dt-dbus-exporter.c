@@ -170,6 +170,8 @@ take_account_option (DtDbusExporter  *self,
         *account = account_for_path (self, g_variant_get_string (value, NULL), error);
       else if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
         {
+          if (!dt_text_check ("account", g_variant_get_string (value, NULL), error))
+            return FALSE;
           *account = dt_manager_find_account (self->manager, g_variant_get_string (value, NULL));
           if (*account == NULL)
             g_set_error (error, DT_ERROR, DT_ERROR_NOT_FOUND, "account: no account '%s'",
@@ -277,7 +279,7 @@ handle_set_log_level (DtGenManager          *skeleton,
   g_autoptr(GError) error = NULL;
   DtLogLevel level;
 
-  if (!dt_log_level_parse (level_nick, &level, &error))
+  if (!dt_text_check ("level", level_nick, &error) || !dt_log_level_parse (level_nick, &level, &error))
     {
       dt_dbus_return_error (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;

@@ -85,6 +85,9 @@ def test_bad_arguments_get_named_errors(harness):
          "InvalidArguments", "display-name: longer than 4096 bytes"),
         (account, ACCOUNT, "SetPassword", "(s)", (secret,),
          "InvalidArguments", "password: longer than 4096 bytes"),
+        (ROOT, MANAGER, "Dial", "(sa{sv})", ("sip:b@127.0.0.1", {"account": S("s", long_text)}),
+         "InvalidArguments", "account: longer than 4096 bytes"),
+        (ROOT, MANAGER, "SetLogLevel", "(s)", (long_text,), "InvalidArguments", "level: longer than 4096 bytes"),
         (account, ACCOUNT, "Dial", "(sa{sv})", ("sip:b@127.0.0.1", {"audio-sink": S("s", "alsa:" + long_text)}),
          "InvalidArguments", "audio-sink: longer than 4096 bytes"),
         # Control characters would end up in SIP headers, files and logs.
