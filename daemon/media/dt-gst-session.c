@@ -1414,6 +1414,11 @@ on_bus_message (GstBus     *bus,
         gst_message_parse_error (message, &error, &debug);
         text = g_strdup_printf ("%s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (message)), error->message);
         g_debug ("GStreamer error: %s (%s)", text, debug ? debug : "");
+        /* A branch we already took out (a file replaced or stopped) may
+         * still report its flushing end: it is no longer the call's. */
+        if (self->pipeline == NULL ||
+            !gst_object_has_as_ancestor (GST_MESSAGE_SRC (message), GST_OBJECT (self->pipeline)))
+          break;
         /* A file that cannot be played or written ends that, not the call. */
         if (self->playback != NULL && gst_object_has_as_ancestor (GST_MESSAGE_SRC (message),
                                                                   GST_OBJECT (self->playback)))
