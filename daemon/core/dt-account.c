@@ -22,7 +22,7 @@ static const char * const dtmf_modes[] = { "auto", "info", NULL };
  * signals: changing them leaves the registration and the calls alone. */
 static const char * const call_policy_keys[] = {
   "auto-answer", "auto-answer-delay", "auto-answer-on-request", "do-not-disturb", "dtmf-mode",
-  "dtmf-detect-inband", NULL
+  "dtmf-detect-inband", "allow-direct-calls", NULL
 };
 
 static gboolean
@@ -85,6 +85,7 @@ static const DtSettingSpec account_specs[] = {
   { .key = "do-not-disturb", .kind = DT_SETTING_BOOLEAN, .default_value = "false" },
   { .key = "dtmf-mode", .kind = DT_SETTING_CHOICE, .default_value = "auto", .choices = dtmf_modes },
   { .key = "dtmf-detect-inband", .kind = DT_SETTING_BOOLEAN, .default_value = "false" },
+  { .key = "allow-direct-calls", .kind = DT_SETTING_BOOLEAN, .default_value = "false" },
   { NULL }
 };
 
