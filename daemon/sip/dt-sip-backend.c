@@ -863,7 +863,7 @@ dt_sip_backend_finalize (GObject *object)
         g_source_destroy (self->source);
       if (self->root != NULL)
         su_root_destroy (self->root);
-      dt_sip_guard_free (self->guard);
+      g_clear_pointer (&self->guard, dt_sip_guard_free);
     }
   su_log_redirect (NULL, NULL, NULL);
   g_string_free (self->log_line, TRUE);
@@ -888,7 +888,6 @@ dt_sip_backend_init (DtSipBackend *self)
   self->retiring = g_ptr_array_new_with_free_func ((GDestroyNotify) sip_account_free);
   self->lingering = g_ptr_array_new_with_free_func ((GDestroyNotify) sip_account_free);
   self->calls = g_hash_table_new (NULL, NULL);
-  self->guard = dt_sip_guard_new ();
   self->log_line = g_string_new (NULL);
 }
 
@@ -911,6 +910,7 @@ dt_sip_backend_new (const DtSipBackendOptions  *options,
   g_autoptr(DtSipBackend) self = g_object_new (DT_TYPE_SIP_BACKEND, NULL);
 
   self->transaction_timeout_ms = options->transaction_timeout_ms;
+  self->guard = dt_sip_guard_new (options->request_rate, options->request_burst);
   self->codecs = g_ptr_array_new_with_free_func ((GDestroyNotify) dt_codec_free);
   for (guint i = 0; options->codecs && i < options->codecs->len; i++)
     g_ptr_array_add (self->codecs, dt_codec_copy (options->codecs->pdata[i]));

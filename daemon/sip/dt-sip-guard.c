@@ -13,12 +13,6 @@
 
 #include "dt-sip-resolver.h"
 
-/* A source may send BURST requests at once, then RATE a second. */
-#define BURST 20.0
-#define RATE 10.0
-/* An untouched bucket is full again after this: forgetting it loses
- * nothing. */
-#define REFILL_USEC ((gint64) (BURST / RATE * G_USEC_PER_SEC))
 /* Bounds the table under a flood from many addresses; past it, requests
  * from sources it cannot track are refused like those over their budget. */
 #define MAX_SOURCES 4096
@@ -33,6 +27,16 @@
 /* What a UDP datagram can carry; without a bound Sofia buffers up to
  * 2 MiB of a message on a TCP or TLS connection. */
 #define MAX_MESSAGE_SIZE 65535
+/* Every refused INVITE that Sofia answers over UDP is answered again and
+ * again until its ACK or Timer H (it keeps a sorted list of these
+ * retransmissions: thousands of them cost it more than the requests).
+ * Past this many refusals a second (all accounts together) a refused
+ * INVITE is held unanswered instead, up to MAX_PROCEEDING per account,
+ * and answered after HOLD_USEC: once the account's proceeding queue is
+ * full, Sofia answers every further INVITE itself, statelessly, once. */
+#define REFUSAL_RATE 50.0
+#define REFUSAL_BURST 200.0
+#define HOLD_USEC (2 * G_USEC_PER_SEC)
 /* Refusals are logged once, then summed up at most every this often. */
 #define SUMMARY_SECONDS 10
 #define FORBIDDEN_LINES 10
@@ -53,7 +57,11 @@ typedef struct {
 } LogGate;
 
 struct _DtSipGuard {
+  double      rate;         /* tokens a second; 0: no limit */
+  double      burst;
+  gint64      refill_usec;  /* an untouched bucket is full again after this */
   GHashTable *buckets;      /* source key → Bucket */
+  Bucket      refusals;     /* answered refusals, all sources together */
   gint64      swept_usec;
   guint       summary_id;
   LogGate     limited;      /* 503 */
@@ -72,17 +80,31 @@ typedef struct {
   char     text[INET6_ADDRSTRLEN + 16];
 } Source;
 
+typedef struct {
+  nua_handle_t *nh;
+  int           status;
+  gint64        until_usec;
+} Held;
+
 struct _SipTrust {
   char         *contact_key;
   GArray       *next_hops;  /* Address */
   GCancellable *resolving;  /* an outbound proxy without a registrar */
+  GQueue        held;       /* Held: refused INVITEs not answered yet, oldest first */
+  guint         held_id;
 };
 
 DtSipGuard *
-dt_sip_guard_new (void)
+dt_sip_guard_new (guint rate,
+                  guint burst)
 {
   DtSipGuard *guard = g_new0 (DtSipGuard, 1);
 
+  guard->rate = rate;
+  guard->burst = MAX (burst, 1);
+  guard->refill_usec = rate > 0 ? (gint64) (guard->burst / guard->rate * G_USEC_PER_SEC) : 0;
+  guard->refusals.tokens = REFUSAL_BURST;
+  guard->refusals.seen_usec = g_get_monotonic_time ();
   guard->buckets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   return guard;
 }
@@ -279,6 +301,20 @@ bucket_key (const Address *a,
     g_strlcat (buf, "/64", size);
 }
 
+static gboolean
+bucket_take (Bucket *b,
+             double  rate,
+             double  burst,
+             gint64  now)
+{
+  b->tokens = MIN (burst, b->tokens + (double) (now - b->seen_usec) * rate / G_USEC_PER_SEC);
+  b->seen_usec = now;
+  if (b->tokens < 1.0)
+    return FALSE;
+  b->tokens -= 1.0;
+  return TRUE;
+}
+
 static void
 sweep (DtSipGuard *guard,
        gint64      now)
@@ -289,7 +325,7 @@ sweep (DtSipGuard *guard,
   guard->swept_usec = now;
   g_hash_table_iter_init (&iter, guard->buckets);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (now - ((Bucket *) value)->seen_usec >= REFILL_USEC)
+    if (now - ((Bucket *) value)->seen_usec >= guard->refill_usec)
       g_hash_table_iter_remove (&iter);
 }
 
@@ -301,6 +337,8 @@ take_token (DtSipGuard    *guard,
   char key[INET6_ADDRSTRLEN + 4];
   Bucket *b;
 
+  if (guard->rate == 0)
+    return TRUE;
   bucket_key (source, key, sizeof key);
   if (now - guard->swept_usec >= SWEEP_USEC ||
       (g_hash_table_size (guard->buckets) >= MAX_SOURCES && now - guard->swept_usec >= FULL_SWEEP_USEC &&
@@ -312,16 +350,11 @@ take_token (DtSipGuard    *guard,
       if (g_hash_table_size (guard->buckets) >= MAX_SOURCES)
         return FALSE;
       b = g_new (Bucket, 1);
-      b->tokens = BURST;
+      b->tokens = guard->burst;
       b->seen_usec = now;
       g_hash_table_insert (guard->buckets, g_strdup (key), b);
     }
-  b->tokens = MIN (BURST, b->tokens + (double) (now - b->seen_usec) * RATE / G_USEC_PER_SEC);
-  b->seen_usec = now;
-  if (b->tokens < 1.0)
-    return FALSE;
-  b->tokens -= 1.0;
-  return TRUE;
+  return bucket_take (b, guard->rate, guard->burst, now);
 }
 
 gboolean
@@ -355,6 +388,9 @@ dt_sip_trust_new (void)
 void
 dt_sip_trust_free (SipTrust *trust)
 {
+  /* Only when the stack is gone or going: its handles go with it. */
+  g_queue_clear_full (&trust->held, g_free);
+  g_clear_handle_id (&trust->held_id, g_source_remove);
   if (trust->resolving != NULL)
     g_cancellable_cancel (trust->resolving);
   g_clear_object (&trust->resolving);
@@ -549,6 +585,71 @@ destroy_handle_later (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static gboolean answer_held (gpointer user_data);
+
+static void
+arm_held_timer (SipAccount *sa)
+{
+  Held *next = g_queue_peek_head (&sa->trust->held);
+  gint64 wait;
+
+  g_clear_handle_id (&sa->trust->held_id, g_source_remove);
+  if (next == NULL)
+    return;
+  wait = MAX (0, next->until_usec - g_get_monotonic_time ());
+  sa->trust->held_id = g_timeout_add ((guint) (wait / 1000) + 1, answer_held, sa);
+}
+
+static gboolean
+answer_held (gpointer user_data)
+{
+  SipAccount *sa = user_data;
+  gint64 now = g_get_monotonic_time ();
+  Held *h;
+
+  sa->trust->held_id = 0;
+  while ((h = g_queue_peek_head (&sa->trust->held)) != NULL && h->until_usec <= now)
+    {
+      g_queue_pop_head (&sa->trust->held);
+      nua_respond (h->nh, h->status, sip_status_phrase (h->status),
+                   TAG_IF (h->status == 503, SIPTAG_RETRY_AFTER_STR (RETRY_AFTER_SECONDS)), TAG_END ());
+      nua_handle_destroy (h->nh);
+      g_free (h);
+    }
+  arm_held_timer (sa);
+  return G_SOURCE_REMOVE;
+}
+
+/* Answers a new INVITE with @status (403, 503), now, or later when too
+ * many have been answered lately (see REFUSAL_RATE). */
+static void
+refuse_invite (SipAccount   *sa,
+               nua_handle_t *nh,
+               int           status)
+{
+  DtSipGuard *guard = sa->backend->guard;
+  gint64 now = g_get_monotonic_time ();
+
+  if (!bucket_take (&guard->refusals, REFUSAL_RATE, REFUSAL_BURST, now) &&
+      g_queue_get_length (&sa->trust->held) < MAX_PROCEEDING)
+    {
+      Held *h = g_new (Held, 1);
+
+      h->nh = nh;
+      h->status = status;
+      h->until_usec = now + HOLD_USEC;
+      /* Its events are ignored, as those of a finished call's handle. */
+      nua_handle_bind (nh, (nua_hmagic_t *) sa->backend);
+      g_queue_push_tail (&sa->trust->held, h);
+      if (sa->trust->held_id == 0)
+        arm_held_timer (sa);
+      return;
+    }
+  nua_respond (nh, status, sip_status_phrase (status),
+               TAG_IF (status == 503, SIPTAG_RETRY_AFTER_STR (RETRY_AFTER_SECONDS)), TAG_END ());
+  g_idle_add (destroy_handle_later, nh);
+}
+
 static gboolean
 is_request (nua_event_t event)
 {
@@ -626,17 +727,20 @@ dt_sip_guard_screen (SipAccount   *sa,
     {
       if (gate_allows (guard, &guard->limited, 1, src.text))
         g_message ("Account %s: too many requests from %s (over %.0f at once or %.0f a second): "
-                   "refusing them with 503 for now", sa->id, src.text, BURST, RATE);
+                   "refusing them with 503 for now", sa->id, src.text, guard->burst, guard->rate);
       /* nua has answered some by itself already (OPTIONS, MESSAGE...);
        * that answer cost what a 503 would. */
-      if (status < 200)
+      if (status >= 200)
+        return FALSE;
+      if (event == nua_i_invite)
+        refuse_invite (sa, nh, 503);
+      else
         {
           nua_respond (nh, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR (RETRY_AFTER_SECONDS),
                        NUTAG_WITH_THIS (sa->nua), TAG_END ());
           g_idle_add (destroy_handle_later, nh);
-          return TRUE;
         }
-      return FALSE;
+      return TRUE;
     }
 
   if (event == nua_i_refer && status < 200)
@@ -677,7 +781,6 @@ dt_sip_guard_admit_invite (SipAccount   *sa,
                  has_next_hop ? "not from the registrar or outbound proxy"
                               : "no registrar or outbound proxy to take calls from");
     }
-  nua_respond (nh, SIP_403_FORBIDDEN, TAG_END ());
-  g_idle_add (destroy_handle_later, nh);
+  refuse_invite (sa, nh, 403);
   return FALSE;
 }

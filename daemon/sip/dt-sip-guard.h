@@ -16,7 +16,8 @@
  *
  * Budget: every request that opens a new transaction out of any dialog
  * spends a token from its source's bucket (an IPv4 address, or an IPv6
- * /64); a source without tokens gets 503 with Retry-After. The
+ * /64; [sip] request-burst at once, request-rate a second); a source
+ * without tokens gets 503 with Retry-After. The
  * registrar and the outbound proxy carry all the account's traffic and
  * are not limited; Sofia's own cap on unanswered INVITEs (stateless 503)
  * bounds what they can make ring. */
@@ -27,7 +28,10 @@
 
 G_BEGIN_DECLS
 
-DtSipGuard *dt_sip_guard_new            (void);
+/* Each source may open @burst requests at once, then @rate a second;
+ * a @rate of 0 lifts the limit. */
+DtSipGuard *dt_sip_guard_new            (guint         rate,
+                                         guint         burst);
 void        dt_sip_guard_free           (DtSipGuard   *guard);
 
 /* Right after the account's stack is created, and before it is freed. */

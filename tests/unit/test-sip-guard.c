@@ -46,7 +46,7 @@ take (DtSipGuard *guard,
 static void
 test_budget (void)
 {
-  DtSipGuard *guard = dt_sip_guard_new ();
+  DtSipGuard *guard = dt_sip_guard_new (10, 20);
   gint64 t0 = 1000 * SECOND;
 
   /* A burst of 20, then nothing until tokens come back at 10 a second. */
@@ -68,7 +68,7 @@ test_budget (void)
 static void
 test_ipv6_prefix_and_mapped (void)
 {
-  DtSipGuard *guard = dt_sip_guard_new ();
+  DtSipGuard *guard = dt_sip_guard_new (10, 20);
   gint64 t0 = 1000 * SECOND;
 
   /* A host holds its whole /64: one bucket for all of it. */
@@ -94,7 +94,7 @@ test_ipv6_prefix_and_mapped (void)
 static void
 test_table_is_bounded (void)
 {
-  DtSipGuard *guard = dt_sip_guard_new ();
+  DtSipGuard *guard = dt_sip_guard_new (10, 20);
   gint64 t0 = 1000 * SECOND;
 
   for (guint i = 0; i < 4096; i++)
@@ -168,6 +168,26 @@ test_next_hops (void)
   dt_sip_trust_free (trust);
 }
 
+static void
+test_other_budgets (void)
+{
+  DtSipGuard *guard = dt_sip_guard_new (100, 5);
+  gint64 t0 = 1000 * SECOND;
+
+  for (int i = 0; i < 5; i++)
+    g_assert_true (take (guard, "192.0.2.1", t0));
+  g_assert_false (take (guard, "192.0.2.1", t0));
+  g_assert_true (take (guard, "192.0.2.1", t0 + SECOND / 100 + 1));
+  dt_sip_guard_free (guard);
+
+  /* A rate of 0: no limit, and nothing tracked. */
+  guard = dt_sip_guard_new (0, 20);
+  for (int i = 0; i < 1000; i++)
+    g_assert_true (take (guard, "192.0.2.1", t0));
+  g_assert_cmpuint (dt_sip_guard_n_sources (guard), ==, 0);
+  dt_sip_guard_free (guard);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -175,6 +195,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/sip-guard/budget", test_budget);
   g_test_add_func ("/sip-guard/ipv6-prefix-and-mapped", test_ipv6_prefix_and_mapped);
   g_test_add_func ("/sip-guard/table-is-bounded", test_table_is_bounded);
+  g_test_add_func ("/sip-guard/other-budgets", test_other_budgets);
   g_test_add_func ("/sip-guard/next-hops", test_next_hops);
   return g_test_run ();
 }
