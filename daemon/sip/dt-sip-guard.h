@@ -17,10 +17,12 @@
  * Budget: every request that opens a new transaction out of any dialog
  * spends a token from its source's bucket (an IPv4 address, or an IPv6
  * /64; [sip] request-burst at once, request-rate a second); a source
- * without tokens gets 503 with Retry-After. The
- * registrar and the outbound proxy carry all the account's traffic and
- * are not limited; Sofia's own cap on unanswered INVITEs (stateless 503)
- * bounds what they can make ring. */
+ * without tokens gets 503 with Retry-After. The registrar and the
+ * outbound proxy carry all the account's traffic and are not limited;
+ * Sofia's own cap on unanswered INVITEs (stateless 503) bounds what they
+ * can make ring. Under a heavy flood refused INVITEs are held unanswered
+ * for a while, which fills that cap: Sofia then answers the flood itself,
+ * without a transaction (see REFUSAL_RATE). */
 
 #include <sys/socket.h>
 

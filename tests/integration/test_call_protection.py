@@ -2,11 +2,14 @@
 
 A stranger (a raw SIP client on 127.0.0.2, or on 127.0.0.1 from another
 port than the registrar's) calling an account directly gets 403, and the
-daemon makes nothing of it: no Call object, no history row. The same call
-through Kamailio, the account's registrar, rings; so does a direct call to
-the Contact we registered (its key included), and any direct call once
-allow-direct-calls is on. A flood of INVITEs from one source is answered
-503 past its budget while the daemon keeps answering D-Bus at once.
+daemon makes nothing of it: no Call object, no InterfacesAdded, no history
+row; its out-of-dialog REFER gets 403 too. Calls through Kamailio, the
+account's registrar, ring: to the registered Contact (its key included),
+to the phone's bare address (trusted by the packet's source), over UDP and
+TCP; so does an INVITE replacing one of our dialogs, and any direct call
+once allow-direct-calls is on. Past a source's budget requests get 503;
+in a flood, refused INVITEs are held so that Sofia answers the rest
+itself, while the daemon keeps answering D-Bus at once.
 """
 
 import random
@@ -18,7 +21,7 @@ import uuid
 
 from gi.repository import Gio, GLib
 
-from harness import Kamailio, SipClient, free_port, sdp
+from harness import Kamailio, SipClient, Sipp, free_port, sdp
 from harness.core import sanitized
 from test_calls import CALL, answer, config, history, incoming, wait_state
 
@@ -51,10 +54,11 @@ class ObjectsAdded:
 
 class Phone:
     """One dialtoned with two accounts: alice, registered at Kamailio, and
-    lan, without a registrar."""
+    lan, without a registrar; with tcp, a third, bob, registered at Kamailio
+    over TCP."""
 
-    def __init__(self, harness, transaction_timeout=4):
-        self.k = Kamailio(harness, users={"alice": "alicepw"})
+    def __init__(self, harness, transaction_timeout=4, tcp=False):
+        self.k = Kamailio(harness, users={"alice": "alicepw", "bob": "bobpw", "carol": "carolpw"})
         self.d = harness.daemon("phone", config=config("pcmu").replace(
             "transaction-timeout=4", f"transaction-timeout={transaction_timeout}")).start()
         self.port = free_port()
@@ -65,10 +69,13 @@ class Phone:
         r = self.d.ctl("account", "add", "lan", "--address", "sip:lan@127.0.0.1", "--local-address",
                        "127.0.0.1", "--local-port", str(self.lan_port))
         assert r.returncode == 0, r
+        if tcp:
+            self.d.add_account("bob", password="bobpw", address="sip:bob@127.0.0.1", transport="tcp",
+                               registrar=self.k.uri("tcp"), local_address="127.0.0.1")
+            self.d.wait_account("bob", "registered")
         self.d.wait_account("alice", "registered")
         self.d.wait_account("lan", "unregistered", "no-registrar")
         self.contact = self.k.wait_contacts("alice")[0]["contact"]
-
 
 
 def final(responses):
@@ -86,7 +93,7 @@ def ring_and_cancel(phone, client):
 
 
 def test_strangers_get_403_and_make_no_call(harness):
-    phone = Phone(harness)
+    phone = Phone(harness, tcp=True)
     d = phone.d
     added = ObjectsAdded(d)
     stranger = SipClient(STRANGER)
@@ -127,6 +134,21 @@ def test_strangers_get_403_and_make_no_call(harness):
     responses = stranger.invite("127.0.0.1", phone.k.udp_port, user="alice", body=sdp(), timeout=0.5)
     assert 180 in [r.status for r in responses], responses
     ring_and_cancel(phone, stranger)
+    # The Request-URI above is the Contact the registrar holds, key and all.
+    # Without the key, the registrar's address alone will do: Kamailio's
+    # user carol calls the phone's address itself, and Kamailio relays it.
+    caller = Sipp(harness, "uac-invite-auth.xml", remote=phone.k, service="alice", name="carol",
+                  keys={"user": "carol", "password": "carolpw", "domain": f"127.0.0.1:{phone.port}"},
+                  args=["-d", "100"])
+    call = incoming(d)
+    assert d.get(call, CALL, "RemoteUri").startswith("sip:carol@")
+    answer(d, call)
+    assert caller.wait() == 0, caller.report()
+    assert wait_state(d, call, "terminated")["StateReason"] == "remote-hangup"
+    # Over TCP, on the connection the account registered on.
+    responses = stranger.invite("127.0.0.1", phone.k.udp_port, user="bob", body=sdp(), timeout=0.5)
+    assert 180 in [r.status for r in responses], responses
+    ring_and_cancel(phone, stranger)
     # So does a call straight to the Contact the registrar holds.
     responses = stranger.invite("127.0.0.1", phone.port, body=sdp(), uri=phone.contact, timeout=0.5)
     assert 180 in [r.status for r in responses], responses
@@ -164,8 +186,8 @@ def test_strangers_get_403_and_make_no_call(harness):
     ring_and_cancel(phone, neighbour)
     assert phone.k.requests("REGISTER", since=before) == []
     assert d.account("alice")["State"] == "registered"
-    assert len(added.calls()) == 6
-    assert len(history(d)) == 6
+    assert len(added.calls()) == 8
+    assert len(history(d)) == 8
     added.close()
 
     # The option of `account add` sets it too.
