@@ -214,6 +214,56 @@ dt_daemon_apply_log_level (DtDaemon *self)
   g_message ("Log level is now %s", dt_enum_to_nick (DT_TYPE_LOG_LEVEL, level));
 }
 
+/* The folders of one kind of file clients may name: as configured, or
+ * by default one in the data folder, made if missing (its files belong to
+ * the daemon's user; an administrator puts prompts there). */
+static GStrv
+media_dirs (DtDaemon   *self,
+            DtSettings *media,
+            const char *key,
+            const char *default_name)
+{
+  g_auto(GStrv) dirs = NULL;
+
+  if (!dt_settings_is_set (media, key))
+    {
+      g_autofree char *dir = g_build_filename (self->options.data_dir, default_name, NULL);
+
+      if (g_mkdir_with_parents (dir, 0700) != 0)
+        g_warning ("[media] %s: cannot create %s: %s", key, dir, g_strerror (errno));
+      dirs = g_new0 (char *, 2);
+      dirs[0] = g_steal_pointer (&dir);
+      return g_steal_pointer (&dirs);
+    }
+  dirs = dt_settings_dup_strv (media, key);
+  for (char **d = dirs; *d != NULL; d++)
+    if (!g_file_test (*d, G_FILE_TEST_IS_DIR))
+      g_warning ("[media] %s: %s is not a folder (yet): nothing in it can be used", key, *d);
+  return g_steal_pointer (&dirs);
+}
+
+/* Files named over D-Bus: on the system bus the daemon's rights are not
+ * the caller's, so they are kept to the configured folders. */
+static DtPathPolicy *
+make_path_policy (DtDaemon   *self,
+                  DtSettings *media)
+{
+  g_auto(GStrv) play = NULL;
+  g_auto(GStrv) record = NULL;
+  g_autofree char *play_list = NULL;
+  g_autofree char *record_list = NULL;
+
+  if (self->options.bus_type != G_BUS_TYPE_SYSTEM && !dt_settings_get_boolean (media, "restrict-paths"))
+    return dt_path_policy_new ();
+  play = media_dirs (self, media, "play-directories", "prompts");
+  record = media_dirs (self, media, "record-directories", "recordings");
+  play_list = g_strjoinv (", ", play);
+  record_list = g_strjoinv (", ", record);
+  g_message ("Files named by clients are restricted: play from %s; record to %s",
+             *play_list ? play_list : "nowhere", *record_list ? record_list : "nowhere");
+  return dt_path_policy_new_restricted ((const char * const *) play, (const char * const *) record);
+}
+
 /* What calls start from, out of [media] and [calls]: the endpoints are
  * checked here, with the engine, so that a bad one stops start-up like any
  * other configuration error. */
@@ -267,6 +317,7 @@ make_call_profile (DtDaemon    *self,
   for (char **n = names; *n; n++)
     g_ptr_array_add (profile->codecs, dt_codec_new_known (*n));
   g_ptr_array_add (profile->codecs, dt_codec_new_known ("telephone-event"));
+  profile->path_policy = make_path_policy (self, media);
   return g_steal_pointer (&profile);
 }
 

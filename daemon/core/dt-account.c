@@ -17,12 +17,13 @@
 
 static const char * const transports[] = { "udp", "tcp", "tls", NULL };
 static const char * const dtmf_modes[] = { "auto", "info", NULL };
+static const char * const media_encryptions[] = { "none", "optional", "mandatory", NULL };
 
 /* Settings that decide what the daemon does with calls, not how it
  * signals: changing them leaves the registration and the calls alone. */
 static const char * const call_policy_keys[] = {
   "auto-answer", "auto-answer-delay", "auto-answer-on-request", "do-not-disturb", "dtmf-mode",
-  "dtmf-detect-inband", "allow-direct-calls", NULL
+  "dtmf-detect-inband", "media-encryption", "srtp-suites", "allow-direct-calls", NULL
 };
 
 static gboolean
@@ -61,6 +62,41 @@ check_absolute_path (const char  *value,
   return FALSE;
 }
 
+/* A comma-separated list of SDES suite names, each once. */
+static gboolean
+check_srtp_suites (const char  *value,
+                   GError     **error)
+{
+  g_auto(GStrv) names = g_strsplit (value, ",", 0);
+  guint seen = 0;
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      DtCryptoSuite suite;
+
+      g_strstrip (names[i]);
+      if (!dt_crypto_suite_from_string (names[i], &suite))
+        {
+          g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                       "'%s' is not a crypto suite (AES_CM_128_HMAC_SHA1_80, AES_256_CM_HMAC_SHA1_80, "
+                       "AES_CM_128_HMAC_SHA1_32)", names[i]);
+          return FALSE;
+        }
+      if (seen & (1u << suite))
+        {
+          g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "'%s' is listed twice", names[i]);
+          return FALSE;
+        }
+      seen |= 1u << suite;
+    }
+  if (seen == 0)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "no crypto suite listed");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static const DtSettingSpec account_specs[] = {
   { .key = "id", .kind = DT_SETTING_STRING, .check = check_id },
   { .key = "address", .kind = DT_SETTING_STRING },
@@ -85,6 +121,11 @@ static const DtSettingSpec account_specs[] = {
   { .key = "do-not-disturb", .kind = DT_SETTING_BOOLEAN, .default_value = "false" },
   { .key = "dtmf-mode", .kind = DT_SETTING_CHOICE, .default_value = "auto", .choices = dtmf_modes },
   { .key = "dtmf-detect-inband", .kind = DT_SETTING_BOOLEAN, .default_value = "false" },
+  { .key = "media-encryption", .kind = DT_SETTING_CHOICE, .default_value = "optional",
+    .choices = media_encryptions },
+  { .key = "srtp-suites", .kind = DT_SETTING_STRING, .check = check_srtp_suites,
+    .default_value = "AES_CM_128_HMAC_SHA1_80,AES_256_CM_HMAC_SHA1_80,AES_CM_128_HMAC_SHA1_32" },
+  { .key = "sdes-require-tls", .kind = DT_SETTING_BOOLEAN, .default_value = "false" },
   { .key = "allow-direct-calls", .kind = DT_SETTING_BOOLEAN, .default_value = "false" },
   { NULL }
 };
@@ -103,6 +144,7 @@ struct _DtAccount {
   gint64                expires_usec;
 
   gboolean              started;
+  gboolean              sdes_warned;
   gboolean              in_backend;       /* transports bound */
   gboolean              want_registered;  /* policy: keep it registered */
   guint                 retry_id;
@@ -170,6 +212,13 @@ check_uri_setting (const DtSettings  *settings,
   return FALSE;
 }
 
+/* SDES puts the SRTP keys in the SDP: only TLS hides them on the way. */
+static gboolean
+sdes_keys_protected (const DtSettings *settings)
+{
+  return g_str_equal (dt_settings_get_string (settings, "transport"), "tls");
+}
+
 /* What the schema cannot say alone: required keys, and the syntax of
  * addresses, which belongs to the signalling stack. */
 gboolean
@@ -197,6 +246,14 @@ dt_account_validate_settings (const DtSettings  *settings,
     {
       g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
                    "tls-ca-file: '%s' is not a readable file", ca_file);
+      return FALSE;
+    }
+  if (dt_settings_get_boolean (settings, "sdes-require-tls") && !sdes_keys_protected (settings) &&
+      !g_str_equal (dt_settings_get_string (settings, "media-encryption"), "none"))
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                           "sdes-require-tls: SRTP keys would travel in clear; use transport=tls "
+                           "or media-encryption=none");
       return FALSE;
     }
   return TRUE;
@@ -337,10 +394,46 @@ activate (DtAccount *self)
   begin_registration (self);
 }
 
+DtMediaEncryption
+dt_account_get_media_encryption (DtAccount *self)
+{
+  DtMediaEncryption encryption = DT_MEDIA_ENCRYPTION_OPTIONAL;
+
+  dt_media_encryption_from_string (dt_settings_get_string (self->settings, "media-encryption"), &encryption);
+  return encryption;
+}
+
+/* The suites to offer or accept, in the account's order; validated. */
+guint
+dt_account_get_srtp_suites (DtAccount     *self,
+                            DtCryptoSuite  suites[DT_CRYPTO_SUITE_COUNT])
+{
+  g_auto(GStrv) names = g_strsplit (dt_settings_get_string (self->settings, "srtp-suites"), ",", 0);
+  guint count = 0;
+
+  for (guint i = 0; names[i] != NULL && count < DT_CRYPTO_SUITE_COUNT; i++)
+    if (dt_crypto_suite_from_string (g_strstrip (names[i]), &suites[count]))
+      count++;
+  return count;
+}
+
+static void
+warn_about_sdes_in_clear (DtAccount *self)
+{
+  if (self->sdes_warned || dt_account_get_media_encryption (self) == DT_MEDIA_ENCRYPTION_NONE ||
+      sdes_keys_protected (self->settings))
+    return;
+  self->sdes_warned = TRUE;
+  g_warning ("Account %s: SRTP keys (SDES) travel in the SDP over %s, readable on the way; "
+             "use transport=tls, or sdes-require-tls=true to forbid this", dt_account_get_id (self),
+             dt_settings_get_string (self->settings, "transport"));
+}
+
 void
 dt_account_start (DtAccount *self)
 {
   g_return_if_fail (!self->started);
+  warn_about_sdes_in_clear (self);
   activate (self);
   self->started = TRUE;
 }
@@ -455,6 +548,8 @@ dt_account_replace_settings (DtAccount  *self,
       return FALSE;
     }
   self->settings = settings;
+  if (self->started)
+    warn_about_sdes_in_clear (self);
   if (settings_equal (old, settings, call_policy_keys))
     return TRUE;
 

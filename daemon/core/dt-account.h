@@ -3,6 +3,7 @@
 #include <glib-object.h>
 
 #include "dt-backend.h"
+#include "dt-media-types.h"
 #include "dt-settings.h"
 #include "dt-state.h"
 
@@ -38,6 +39,9 @@ guint       dt_account_get_last_sip_status (DtAccount       *self);
 const char *dt_account_get_last_sip_reason (DtAccount       *self);
 gint64      dt_account_get_registration_expires_usec (DtAccount *self);
 const DtSettings *dt_account_get_settings (DtAccount        *self);
+DtMediaEncryption dt_account_get_media_encryption (DtAccount *self);
+guint       dt_account_get_srtp_suites   (DtAccount         *self,
+                                          DtCryptoSuite      suites[DT_CRYPTO_SUITE_COUNT]);
 
 /* Policy, driven by the manager and D-Bus. */
 void        dt_account_start             (DtAccount         *self);

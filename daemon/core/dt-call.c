@@ -35,6 +35,7 @@ struct _DtCall {
   gint64              ended_usec;
 
   DtMediaSession     *media;
+  gboolean            encrypted;   /* SRTP both ways, as negotiated */
   char               *codec;
   gboolean            media_started;
   gboolean            remote_telephone_event;
@@ -98,6 +99,8 @@ dt_call_profile_copy (const DtCallProfile *profile)
   copy->codecs = g_ptr_array_new_with_free_func ((GDestroyNotify) dt_codec_free);
   for (guint i = 0; profile->codecs && i < profile->codecs->len; i++)
     g_ptr_array_add (copy->codecs, dt_codec_copy (profile->codecs->pdata[i]));
+  if (profile->path_policy != NULL)
+    copy->path_policy = g_object_ref (profile->path_policy);
   return copy;
 }
 
@@ -109,6 +112,7 @@ dt_call_profile_free (DtCallProfile *profile)
   g_free (profile->audio_source);
   g_free (profile->audio_sink);
   g_clear_pointer (&profile->codecs, g_ptr_array_unref);
+  g_clear_object (&profile->path_policy);
   g_free (profile);
 }
 
@@ -244,6 +248,27 @@ capabilities (DtCall *self)
   desc->rtcp_port = desc->port + 1;
   desc->ptime = self->profile->ptime;
   desc->direction = DT_MEDIA_DIRECTION_SENDRECV;
+  /* SDES: a fresh key per call for every suite we offer or may answer. */
+  desc->encryption = dt_account_get_media_encryption (self->account);
+  desc->secure_profile = desc->encryption == DT_MEDIA_ENCRYPTION_MANDATORY;
+  if (desc->encryption != DT_MEDIA_ENCRYPTION_NONE)
+    {
+      DtCryptoSuite suites[DT_CRYPTO_SUITE_COUNT];
+      guint count = dt_account_get_srtp_suites (self->account, suites);
+
+      for (guint i = 0; i < count; i++)
+        {
+          g_autoptr(GError) error = NULL;
+          DtCrypto *crypto = dt_crypto_new_random (suites[i], i + 1, &error);
+
+          if (crypto == NULL)
+            {
+              g_warning ("Call %u: %s", self->index, error->message);
+              break;
+            }
+          g_ptr_array_add (desc->cryptos, crypto);
+        }
+    }
   /* What the profile wants, as far as this machine can play it. */
   {
     g_autoptr(GPtrArray) available = dt_media_engine_get_codecs (self->engine);
@@ -430,7 +455,7 @@ dt_call_transfer (DtCall      *self,
 {
   g_autoptr(GError) uri_error = NULL;
 
-  if (!check_transferable (self, "call", error))
+  if (!check_transferable (self, "call", error) || (uri != NULL && !dt_text_check ("uri", uri, error)))
     return FALSE;
   if (uri == NULL || !(g_str_has_prefix (uri, "sip:") || g_str_has_prefix (uri, "sips:")) ||
       !dt_backend_check_uri (self->backend, uri, &uri_error))
@@ -621,6 +646,7 @@ dt_call_notify_media (DtCall                   *self,
     }
   self->media_started = TRUE;
   self->remote_telephone_event = dt_media_description_dtmf_codec (remote) != NULL;
+  self->encrypted = dt_media_description_crypto (local) != NULL && dt_media_description_crypto (remote) != NULL;
   apply_mute (self);
   if (codec != NULL)
     {
@@ -928,17 +954,20 @@ dt_call_notify_dtmf (DtCall *self,
 
 /* Files */
 
-static gboolean
-check_path (const char  *path,
-            GError     **error)
+/* The file to open, as the profile's path policy allows it (resolved when
+ * it is restricted), or NULL. */
+static char *
+check_path (DtCall       *self,
+            const char   *path,
+            DtPathAccess  access,
+            GError      **error)
 {
-  if (path == NULL || !g_path_is_absolute (path))
-    {
-      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "path: '%s' is not an absolute path",
-                   path ? path : "");
-      return FALSE;
-    }
-  return TRUE;
+  g_autoptr(DtPathPolicy) any = NULL;
+  DtPathPolicy *policy = self->profile->path_policy;
+
+  if (policy == NULL)
+    policy = any = dt_path_policy_new ();
+  return dt_path_policy_check (policy, "path", path, access, error);
 }
 
 static const DtSettingSpec playback_option_specs[] = {
@@ -978,10 +1007,13 @@ dt_call_play_file (DtCall      *self,
                    GError     **error)
 {
   g_autoptr(DtSettings) parsed = parse_options (playback_option_specs, options, error);
+  g_autofree char *checked = NULL;
   gboolean loop, mix;
 
-  if (parsed == NULL || !check_path (path, error) || !require_conversation (self, "playing a file", error))
+  if (parsed == NULL || (checked = check_path (self, path, DT_PATH_ACCESS_READ, error)) == NULL ||
+      !require_conversation (self, "playing a file", error))
     return FALSE;
+  path = checked;
   loop = dt_settings_get_boolean (parsed, "loop");
   mix = dt_settings_get_boolean (parsed, "mix");
   if (!dt_media_session_play_file (self->media, path, loop, mix, error))
@@ -1012,11 +1044,14 @@ dt_call_start_recording (DtCall      *self,
                          GError     **error)
 {
   g_autoptr(DtSettings) parsed = parse_options (recording_option_specs, options, error);
+  g_autofree char *checked = NULL;
   DtRecordingOptions recording = { 0 };
   const char *format;
 
-  if (parsed == NULL || !check_path (path, error) || !require_conversation (self, "recording", error))
+  if (parsed == NULL || (checked = check_path (self, path, DT_PATH_ACCESS_WRITE, error)) == NULL ||
+      !require_conversation (self, "recording", error))
     return FALSE;
+  path = checked;
   format = dt_settings_get_string (parsed, "format");
   if (format == NULL)
     format = g_str_has_suffix (path, ".ogg") || g_str_has_suffix (path, ".opus") ? "ogg" : "wav";
@@ -1176,6 +1211,7 @@ gint64 dt_call_get_answered_usec (DtCall *self) { return self->answered_usec; }
 gint64 dt_call_get_ended_usec (DtCall *self) { return self->ended_usec; }
 const char *dt_call_get_codec (DtCall *self) { return self->codec; }
 gboolean dt_call_is_ended (DtCall *self) { return self->state == DT_CALL_STATE_TERMINATED; }
+gboolean dt_call_get_encrypted (DtCall *self) { return self->encrypted; }
 
 /* a{sv} for Call.Media: empty until the audio runs. */
 GVariant *

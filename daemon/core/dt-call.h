@@ -5,6 +5,7 @@
 #include "dt-account.h"
 #include "dt-backend.h"
 #include "dt-media.h"
+#include "dt-path-policy.h"
 #include "dt-state.h"
 
 G_BEGIN_DECLS
@@ -21,6 +22,7 @@ typedef struct {
   guint      ptime;
   guint      no_answer_timeout_s;
   GPtrArray *codecs;          /* DtCodec we offer and accept, preferred first */
+  DtPathPolicy *path_policy;  /* files clients may name; NULL: any absolute path */
 } DtCallProfile;
 
 DtCallProfile *dt_call_profile_copy (const DtCallProfile *profile);
@@ -86,6 +88,7 @@ gboolean          dt_call_resume             (DtCall  *self,
                                               GError **error);
 gboolean          dt_call_is_held_locally    (DtCall  *self);
 gboolean          dt_call_get_muted          (DtCall  *self);
+gboolean          dt_call_get_encrypted      (DtCall  *self);
 void              dt_call_set_muted          (DtCall  *self,
                                               gboolean muted);
 gboolean          dt_call_send_dtmf          (DtCall      *self,

@@ -36,8 +36,20 @@ check_codec_name (const char  *value,
   return FALSE;
 }
 
+static gboolean
+check_absolute_dir (const char  *value,
+                    GError     **error)
+{
+  if (g_path_is_absolute (value))
+    return TRUE;
+  g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "'%s' is not an absolute path", value);
+  return FALSE;
+}
+
 /* Audio endpoints are checked against the media engine by the daemon once
- * the file is read (only it knows what the machine offers). */
+ * the file is read (only it knows what the machine offers). The folders
+ * for files that clients name have no default here: the daemon puts them
+ * in its data folder. */
 static const DtSettingSpec media_specs[] = {
   { .key = "audio-source", .kind = DT_SETTING_STRING, .default_value = "auto" },
   { .key = "audio-sink", .kind = DT_SETTING_STRING, .default_value = "auto" },
@@ -48,6 +60,9 @@ static const DtSettingSpec media_specs[] = {
   { .key = "rtp-timeout", .kind = DT_SETTING_UINT, .default_value = "30", .min = 0, .max = 3600 },
   { .key = "rtp-port-min", .kind = DT_SETTING_UINT, .default_value = "0", .min = 0, .max = 65534 },
   { .key = "rtp-port-max", .kind = DT_SETTING_UINT, .default_value = "0", .min = 0, .max = 65535 },
+  { .key = "restrict-paths", .kind = DT_SETTING_BOOLEAN, .default_value = "false" },
+  { .key = "play-directories", .kind = DT_SETTING_STRING_LIST, .check = check_absolute_dir },
+  { .key = "record-directories", .kind = DT_SETTING_STRING_LIST, .check = check_absolute_dir },
   { NULL }
 };
 

@@ -400,12 +400,8 @@ dt_manager_set_account_password (DtManager   *self,
 {
   g_autoptr(DtSettings) next = dt_settings_copy (dt_account_get_settings (account));
 
-  if (!g_utf8_validate (password, -1, NULL) || strchr (password, '\n') != NULL)
-    {
-      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
-                           "password: must be one line of UTF-8");
-      return FALSE;
-    }
+  if (!dt_text_check ("password", password, error))
+    return FALSE;
   if (*password == '\0')
     dt_settings_unset (next, "password");
   else if (!dt_settings_set (next, "password", g_variant_new_string (password), error))
@@ -475,6 +471,40 @@ dt_manager_get_call_profile (DtManager *self)
   return self->profile;
 }
 
+/* An endpoint a client names (@key prefixes any error), as it will be
+ * used: a file goes through the path policy, read for a source and
+ * written for a sink. The default in use needs no new permission (a
+ * transferred call inherits it, and dialtoned.conf may name any file). */
+static char *
+check_endpoint (DtManager   *self,
+                const char  *key,
+                const char  *endpoint,
+                gboolean     is_source,
+                GError     **error)
+{
+  const char *current = is_source ? self->profile->audio_source : self->profile->audio_sink;
+  g_autofree char *resolved = NULL;
+
+  if (!dt_text_check (key, endpoint, error))
+    return NULL;
+  if (g_str_has_prefix (endpoint, "file:") && g_strcmp0 (endpoint, current) != 0 &&
+      self->profile->path_policy != NULL)
+    {
+      g_autofree char *path = dt_path_policy_check (self->profile->path_policy, key, endpoint + 5,
+                                                    is_source ? DT_PATH_ACCESS_READ : DT_PATH_ACCESS_WRITE,
+                                                    error);
+      if (path == NULL)
+        return NULL;
+      endpoint = resolved = g_strconcat ("file:", path, NULL);
+    }
+  if (!dt_media_engine_check_endpoint (self->engine, endpoint, is_source, error))
+    {
+      g_prefix_error (error, "%s: ", key);
+      return NULL;
+    }
+  return g_strdup (endpoint);
+}
+
 /* The default endpoint for calls from now on (not saved: dialtoned.conf
  * holds the lasting one). */
 gboolean
@@ -483,15 +513,19 @@ dt_manager_set_audio_endpoint (DtManager   *self,
                                const char  *endpoint,
                                GError     **error)
 {
-  char **slot = is_source ? &self->profile->audio_source : &self->profile->audio_sink;
+  char **slot, *checked;
 
-  if (!dt_media_engine_check_endpoint (self->engine, endpoint, is_source, error))
+  if (self->profile == NULL || self->engine == NULL)
     {
-      g_prefix_error (error, "%s: ", is_source ? "AudioSource" : "AudioSink");
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED, "calls are not available");
       return FALSE;
     }
+  slot = is_source ? &self->profile->audio_source : &self->profile->audio_sink;
+  checked = check_endpoint (self, is_source ? "AudioSource" : "AudioSink", endpoint, is_source, error);
+  if (checked == NULL)
+    return FALSE;
   g_free (*slot);
-  *slot = g_strdup (endpoint);
+  *slot = checked;
   return TRUE;
 }
 
@@ -792,22 +826,18 @@ apply_call_options (DtManager  *self,
                     GError    **error)
 {
   g_autoptr(DtSettings) parsed = dt_settings_new (call_option_specs);
-  const char *source, *sink;
+  g_autofree char *source = NULL, *sink = NULL;
 
   if (options != NULL && !dt_settings_update_vardict (parsed, g_variant_ref (options), error))
     return FALSE;
-  source = dt_settings_get_string (parsed, "audio-source");
-  sink = dt_settings_get_string (parsed, "audio-sink");
-  if (source && !dt_media_engine_check_endpoint (self->engine, source, TRUE, error))
-    {
-      g_prefix_error (error, "audio-source: ");
-      return FALSE;
-    }
-  if (sink && !dt_media_engine_check_endpoint (self->engine, sink, FALSE, error))
-    {
-      g_prefix_error (error, "audio-sink: ");
-      return FALSE;
-    }
+  if (dt_settings_is_set (parsed, "audio-source") &&
+      (source = check_endpoint (self, "audio-source", dt_settings_get_string (parsed, "audio-source"),
+                                TRUE, error)) == NULL)
+    return FALSE;
+  if (dt_settings_is_set (parsed, "audio-sink") &&
+      (sink = check_endpoint (self, "audio-sink", dt_settings_get_string (parsed, "audio-sink"),
+                              FALSE, error)) == NULL)
+    return FALSE;
   if (call != NULL)
     dt_call_set_endpoints (call, source, sink);
   if (call != NULL && dt_settings_get_boolean (parsed, "hold-others"))
@@ -884,6 +914,8 @@ dt_manager_dial (DtManager  *self,
       g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "uri: is empty");
       return NULL;
     }
+  if (!dt_text_check ("uri", uri, error))
+    return NULL;
   {
     /* Another scheme ("http:", "tel:" for now) cannot be completed into a
      * SIP URI: say so rather than call "sip:http://…". */

@@ -1,5 +1,11 @@
 #include "dt-media-types.h"
 
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "dt-error.h"
+
 DtCodec *
 dt_codec_new (const char *name,
               guint       payload_type,
@@ -101,6 +107,7 @@ dt_media_description_new (void)
 
   desc->direction = DT_MEDIA_DIRECTION_SENDRECV;
   desc->codecs = g_ptr_array_new_with_free_func ((GDestroyNotify) dt_codec_free);
+  desc->cryptos = g_ptr_array_new_with_free_func ((GDestroyNotify) dt_crypto_free);
   return desc;
 }
 
@@ -117,6 +124,11 @@ dt_media_description_copy (const DtMediaDescription *desc)
   copy->ptime = desc->ptime;
   for (guint i = 0; i < desc->codecs->len; i++)
     g_ptr_array_add (copy->codecs, dt_codec_copy (desc->codecs->pdata[i]));
+  copy->secure_profile = desc->secure_profile;
+  for (guint i = 0; i < desc->cryptos->len; i++)
+    g_ptr_array_add (copy->cryptos, dt_crypto_copy (desc->cryptos->pdata[i]));
+  copy->unusable_cryptos = desc->unusable_cryptos;
+  copy->encryption = desc->encryption;
   return copy;
 }
 
@@ -127,6 +139,7 @@ dt_media_description_free (DtMediaDescription *desc)
     return;
   g_free (desc->address);
   g_ptr_array_unref (desc->codecs);
+  g_ptr_array_unref (desc->cryptos);
   g_free (desc);
 }
 
@@ -178,4 +191,123 @@ dt_media_direction_reverse (DtMediaDirection direction)
 {
   return (DtMediaDirection) (((direction & DT_MEDIA_DIRECTION_SENDONLY) ? DT_MEDIA_DIRECTION_RECVONLY : 0) |
                              ((direction & DT_MEDIA_DIRECTION_RECVONLY) ? DT_MEDIA_DIRECTION_SENDONLY : 0));
+}
+
+const DtCrypto *
+dt_media_description_crypto (const DtMediaDescription *desc)
+{
+  return desc->cryptos->len == 1 ? desc->cryptos->pdata[0] : NULL;
+}
+
+static const struct {
+  const char *name;
+  gsize       key_length;
+} crypto_suites[DT_CRYPTO_SUITE_COUNT] = {
+  [DT_CRYPTO_SUITE_AES_CM_128_HMAC_SHA1_80] = { "AES_CM_128_HMAC_SHA1_80", 30 },
+  [DT_CRYPTO_SUITE_AES_256_CM_HMAC_SHA1_80] = { "AES_256_CM_HMAC_SHA1_80", 46 },
+  [DT_CRYPTO_SUITE_AES_CM_128_HMAC_SHA1_32] = { "AES_CM_128_HMAC_SHA1_32", 30 },
+};
+
+const char *
+dt_crypto_suite_to_string (DtCryptoSuite suite)
+{
+  g_return_val_if_fail (suite < DT_CRYPTO_SUITE_COUNT, NULL);
+  return crypto_suites[suite].name;
+}
+
+/* Suite names are case-sensitive tokens (RFC 4568 9.2). */
+gboolean
+dt_crypto_suite_from_string (const char    *name,
+                             DtCryptoSuite *suite)
+{
+  for (guint i = 0; i < DT_CRYPTO_SUITE_COUNT; i++)
+    if (g_strcmp0 (name, crypto_suites[i].name) == 0)
+      {
+        *suite = (DtCryptoSuite) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+gsize
+dt_crypto_suite_key_length (DtCryptoSuite suite)
+{
+  g_return_val_if_fail (suite < DT_CRYPTO_SUITE_COUNT, 0);
+  return crypto_suites[suite].key_length;
+}
+
+DtCrypto *
+dt_crypto_new_random (DtCryptoSuite   suite,
+                      guint           tag,
+                      GError        **error)
+{
+  g_autoptr(DtCrypto) crypto = g_new0 (DtCrypto, 1);
+  gsize length = dt_crypto_suite_key_length (suite);
+  gsize done = 0;
+
+  crypto->tag = tag;
+  crypto->suite = suite;
+  /* getrandom() blocks only before the kernel's pool is first seeded. */
+  while (done < length)
+    {
+      ssize_t n = getrandom (crypto->key + done, length - done, 0);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          int saved = errno;
+          g_set_error (error, DT_ERROR, DT_ERROR_FAILED, "no random key: %s", g_strerror (saved));
+          return NULL;
+        }
+      done += (gsize) n;
+    }
+  return g_steal_pointer (&crypto);
+}
+
+DtCrypto *
+dt_crypto_copy (const DtCrypto *crypto)
+{
+  return g_memdup2 (crypto, sizeof *crypto);
+}
+
+void
+dt_crypto_free (DtCrypto *crypto)
+{
+  if (crypto == NULL)
+    return;
+  explicit_bzero (crypto->key, sizeof crypto->key);
+  g_free (crypto);
+}
+
+gboolean
+dt_crypto_equal (const DtCrypto *a,
+                 const DtCrypto *b)
+{
+  if (a == NULL || b == NULL)
+    return a == b;
+  return a->tag == b->tag && a->suite == b->suite &&
+         memcmp (a->key, b->key, dt_crypto_suite_key_length (a->suite)) == 0;
+}
+
+static const char * const encryption_names[] = { "none", "optional", "mandatory", NULL };
+
+const char *
+dt_media_encryption_to_string (DtMediaEncryption encryption)
+{
+  g_return_val_if_fail (encryption <= DT_MEDIA_ENCRYPTION_MANDATORY, NULL);
+  return encryption_names[encryption];
+}
+
+gboolean
+dt_media_encryption_from_string (const char        *name,
+                                 DtMediaEncryption *encryption)
+{
+  for (guint i = 0; encryption_names[i]; i++)
+    if (g_strcmp0 (name, encryption_names[i]) == 0)
+      {
+        *encryption = (DtMediaEncryption) i;
+        return TRUE;
+      }
+  return FALSE;
 }

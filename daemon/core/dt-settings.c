@@ -1,5 +1,7 @@
 #include "dt-settings.h"
 
+#include <string.h>
+
 #include "dt-error.h"
 #include "dt-state.h"
 
@@ -38,6 +40,34 @@ dt_setting_spec_find (const DtSettingSpec *specs,
   return NULL;
 }
 
+gboolean
+dt_text_check (const char  *key,
+               const char  *value,
+               GError     **error)
+{
+  gsize length = strnlen (value, DT_TEXT_MAX_LENGTH + 1);
+
+  if (length > DT_TEXT_MAX_LENGTH)
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                   "%s: longer than %d bytes", key, DT_TEXT_MAX_LENGTH);
+      return FALSE;
+    }
+  if (!g_utf8_validate (value, length, NULL))
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "%s: not valid UTF-8", key);
+      return FALSE;
+    }
+  for (const char *c = value; *c != '\0'; c++)
+    if ((guchar) *c < 0x20 || *c == 0x7f)
+      {
+        g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                     "%s: contains a control character (0x%02x)", key, (guchar) *c);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 static gboolean
 check_string (const DtSettingSpec *spec,
               const char          *value,
@@ -49,12 +79,8 @@ check_string (const DtSettingSpec *spec,
   if (*value == '\0' && spec->kind == DT_SETTING_STRING)
     return TRUE;
 
-  if (!g_utf8_validate (value, -1, NULL))
-    {
-      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
-                   "%s: not valid UTF-8", spec->key);
-      return FALSE;
-    }
+  if (!dt_text_check (spec->key, value, error))
+    return FALSE;
 
   if (spec->kind == DT_SETTING_CHOICE)
     {

@@ -10,6 +10,19 @@ G_BEGIN_DECLS
  * things, with messages that start with the key. An empty string given for
  * a string setting unsets it (back to its default). */
 
+/* The longest text (a string setting, one list element, a D-Bus string
+ * argument) the daemon takes, in bytes: more than any URI, path or name
+ * needs, and far less than a message that could hurt. */
+#define DT_TEXT_MAX_LENGTH 4096
+
+/* Text from a client: valid UTF-8, at most DT_TEXT_MAX_LENGTH bytes, no
+ * control characters (they would end up in SIP headers, file names and
+ * log lines). The message starts with @key and never repeats the value:
+ * it may be a secret, or huge. */
+gboolean dt_text_check (const char  *key,
+                        const char  *value,
+                        GError     **error);
+
 typedef enum {
   DT_SETTING_STRING,
   DT_SETTING_BOOLEAN,

@@ -135,13 +135,15 @@ write_manager_property (GDBusInterfaceSkeleton  *skeleton,
   if (g_str_equal (property, "AudioSource") || g_str_equal (property, "AudioSink"))
     {
       gboolean source = g_str_equal (property, "AudioSource");
+      const DtCallProfile *profile = dt_manager_get_call_profile (self->manager);
 
       if (!dt_manager_set_audio_endpoint (self->manager, source, g_variant_get_string (value, NULL), error))
         return FALSE;
+      /* What the manager kept: a file's path may have been resolved. */
       if (source)
-        dt_gen_manager_set_audio_source (self->manager_skeleton, g_variant_get_string (value, NULL));
+        dt_gen_manager_set_audio_source (self->manager_skeleton, profile->audio_source);
       else
-        dt_gen_manager_set_audio_sink (self->manager_skeleton, g_variant_get_string (value, NULL));
+        dt_gen_manager_set_audio_sink (self->manager_skeleton, profile->audio_sink);
       return TRUE;
     }
   g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_PROPERTY_READ_ONLY, "%s is read-only", property);
@@ -168,6 +170,8 @@ take_account_option (DtDbusExporter  *self,
         *account = account_for_path (self, g_variant_get_string (value, NULL), error);
       else if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
         {
+          if (!dt_text_check ("account", g_variant_get_string (value, NULL), error))
+            return FALSE;
           *account = dt_manager_find_account (self->manager, g_variant_get_string (value, NULL));
           if (*account == NULL)
             g_set_error (error, DT_ERROR, DT_ERROR_NOT_FOUND, "account: no account '%s'",
@@ -275,7 +279,7 @@ handle_set_log_level (DtGenManager          *skeleton,
   g_autoptr(GError) error = NULL;
   DtLogLevel level;
 
-  if (!dt_log_level_parse (level_nick, &level, &error))
+  if (!dt_text_check ("level", level_nick, &error) || !dt_log_level_parse (level_nick, &level, &error))
     {
       dt_dbus_return_error (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -551,6 +555,7 @@ sync_call (ExportedCall *ec)
   dt_gen_call_set_answered_usec (s, (guint64) dt_call_get_answered_usec (c));
   dt_gen_call_set_ended_usec (s, (guint64) dt_call_get_ended_usec (c));
   dt_gen_call_set_media (s, dt_call_get_media_info (c));
+  dt_gen_call_set_encrypted (s, dt_call_get_encrypted (c));
   dt_gen_call_set_muted (s, dt_call_get_muted (c));
   dt_gen_call_set_recording (s, dt_call_get_recording (c));
   dt_gen_call_set_conference (s, dt_call_get_conference (c));

@@ -40,6 +40,8 @@ typedef struct {
   GstElement         *rx_selector;
   GstElement         *pipeline;
   GstCaps            *raw_caps;     /* the format every branch converts to */
+  GstElement         *srtp_decoder; /* NULL: plain RTP */
+  GstCaps            *srtp_caps;    /* the remote's key, for srtpdec */
 } Snapshot;
 
 struct _DtGstSession {
@@ -523,6 +525,8 @@ snapshot_free (Snapshot *snap)
     return;
   dt_media_description_free (snap->local);
   gst_caps_unref (snap->raw_caps);
+  g_clear_object (&snap->srtp_decoder);
+  g_clear_pointer (&snap->srtp_caps, gst_caps_unref);
   g_free (snap);
 }
 
@@ -972,7 +976,7 @@ make_recorder (DtGstSession              *self,
    * comes after the jitter buffer and its decoder: on a loaded machine it
    * can be late, and a recording may wait for it (nobody listens live). */
   g_object_set (mixer, "latency", (guint64) RECORDER_SLACK_MS * GST_MSECOND,
-                "start-time-selection", 1 /* first */, "force-live", TRUE, NULL);
+                "start-time-selection", 1 /* first */, NULL);
   gst_bin_add (GST_BIN (bin), mixer);
   if (options->split)
     gst_caps_set_simple (caps, "channels", G_TYPE_INT, 2, "channel-mask", GST_TYPE_BITMASK, (guint64) 0x3, NULL);
@@ -1410,6 +1414,11 @@ on_bus_message (GstBus     *bus,
         gst_message_parse_error (message, &error, &debug);
         text = g_strdup_printf ("%s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (message)), error->message);
         g_debug ("GStreamer error: %s (%s)", text, debug ? debug : "");
+        /* A branch we already took out (a file replaced or stopped) may
+         * still report its flushing end: it is no longer the call's. */
+        if (self->pipeline == NULL ||
+            !gst_object_has_as_ancestor (GST_MESSAGE_SRC (message), GST_OBJECT (self->pipeline)))
+          break;
         /* A file that cannot be played or written ends that, not the call. */
         if (self->playback != NULL && gst_object_has_as_ancestor (GST_MESSAGE_SRC (message),
                                                                   GST_OBJECT (self->playback)))
@@ -1481,6 +1490,100 @@ destroy_pipeline (DtGstSession *self)
   g_clear_pointer (&self->snapshot, snapshot_free);
 }
 
+/* SRTP (libsrtp2 through srtpenc/srtpdec): the suites as GStreamer's
+ * enum nicks. SRTCP keeps an 80-bit tag with the 32-bit suite (RFC 4568
+ * 6.2.1). */
+static const struct {
+  const char *cipher;
+  const char *rtp_auth;
+  const char *rtcp_auth;
+} srtp_params[DT_CRYPTO_SUITE_COUNT] = {
+  [DT_CRYPTO_SUITE_AES_CM_128_HMAC_SHA1_80] = { "aes-128-icm", "hmac-sha1-80", "hmac-sha1-80" },
+  [DT_CRYPTO_SUITE_AES_256_CM_HMAC_SHA1_80] = { "aes-256-icm", "hmac-sha1-80", "hmac-sha1-80" },
+  [DT_CRYPTO_SUITE_AES_CM_128_HMAC_SHA1_32] = { "aes-128-icm", "hmac-sha1-32", "hmac-sha1-80" },
+};
+
+static GstBuffer *
+key_buffer (const DtCrypto *crypto)
+{
+  return gst_buffer_new_memdup (crypto->key, dt_crypto_suite_key_length (crypto->suite));
+}
+
+static GstElement *
+make_srtp_encoder (const DtCrypto  *crypto,
+                   GError         **error)
+{
+  GstElement *enc = make ("srtpenc", error);
+  g_autoptr(GstBuffer) key = NULL;
+
+  if (enc == NULL)
+    return NULL;
+  key = key_buffer (crypto);
+  gst_util_set_object_arg (G_OBJECT (enc), "rtp-cipher", srtp_params[crypto->suite].cipher);
+  gst_util_set_object_arg (G_OBJECT (enc), "rtcp-cipher", srtp_params[crypto->suite].cipher);
+  gst_util_set_object_arg (G_OBJECT (enc), "rtp-auth", srtp_params[crypto->suite].rtp_auth);
+  gst_util_set_object_arg (G_OBJECT (enc), "rtcp-auth", srtp_params[crypto->suite].rtcp_auth);
+  g_object_set (enc, "key", key, NULL);
+  return enc;
+}
+
+static GstCaps *
+srtp_key_caps (const DtCrypto *crypto)
+{
+  g_autoptr(GstBuffer) key = key_buffer (crypto);
+
+  return gst_caps_new_simple ("application/x-srtp",
+                              "srtp-key", GST_TYPE_BUFFER, key,
+                              "srtp-cipher", G_TYPE_STRING, srtp_params[crypto->suite].cipher,
+                              "srtp-auth", G_TYPE_STRING, srtp_params[crypto->suite].rtp_auth,
+                              "srtcp-cipher", G_TYPE_STRING, srtp_params[crypto->suite].cipher,
+                              "srtcp-auth", G_TYPE_STRING, srtp_params[crypto->suite].rtcp_auth,
+                              NULL);
+}
+
+/* srtpdec asks for the key of each new SSRC; there is one sender per call. */
+static GstCaps *
+on_srtp_request_key (GstElement *decoder,
+                     guint       ssrc,
+                     gpointer    user_data)
+{
+  Snapshot *snap = user_data;
+
+  return gst_caps_ref (snap->srtp_caps);
+}
+
+/* rtpbin takes the decoder for RTP and RTCP of our one session. */
+static GstElement *
+on_request_srtp_decoder (GstElement *rtpbin,
+                         guint       session,
+                         gpointer    user_data)
+{
+  Snapshot *snap = user_data;
+
+  return session == 0 ? g_object_ref (snap->srtp_decoder) : NULL;
+}
+
+/* The sending end of rtpbin's @rtpbin_pad, through srtpenc's @enc_pad pair
+ * when the call is encrypted. */
+static gboolean
+link_sender (GstElement  *rtpbin,
+             const char  *rtpbin_pad,
+             GstElement  *srtp_encoder,
+             const char  *enc_pad,
+             GstElement  *sink,
+             GError     **error)
+{
+  g_autofree char *enc_sink = g_strdup_printf ("%s_sink_0", enc_pad);
+  g_autofree char *enc_src = g_strdup_printf ("%s_src_0", enc_pad);
+
+  if (srtp_encoder == NULL ? gst_element_link_pads (rtpbin, rtpbin_pad, sink, "sink")
+                           : gst_element_link_pads (rtpbin, rtpbin_pad, srtp_encoder, enc_sink) &&
+                             gst_element_link_pads (srtp_encoder, enc_src, sink, "sink"))
+    return TRUE;
+  g_set_error (error, DT_ERROR, DT_ERROR_FAILED, "cannot link rtpbin %s", rtpbin_pad);
+  return FALSE;
+}
+
 static gboolean
 add_udpsink (GstElement  *pipeline,
              GSocket     *socket,
@@ -1488,6 +1591,8 @@ add_udpsink (GstElement  *pipeline,
              guint        port,
              GstElement  *rtpbin,
              const char  *rtpbin_pad,
+             GstElement  *srtp_encoder,
+             const char  *enc_pad,
              GError     **error)
 {
   GstElement *sink = make ("udpsink", error);
@@ -1498,12 +1603,7 @@ add_udpsink (GstElement  *pipeline,
   g_object_set (sink, "socket", socket, "close-socket", FALSE, "host", host, "port", (int) port,
                 "sync", FALSE, "async", FALSE, NULL);
   gst_bin_add (GST_BIN (pipeline), sink);
-  if (!gst_element_link_pads (rtpbin, rtpbin_pad, sink, "sink"))
-    {
-      g_set_error (error, DT_ERROR, DT_ERROR_FAILED, "cannot link rtpbin %s", rtpbin_pad);
-      return FALSE;
-    }
-  return TRUE;
+  return link_sender (rtpbin, rtpbin_pad, srtp_encoder, enc_pad, sink, error);
 }
 
 static GstElement *
@@ -1547,6 +1647,9 @@ build_pipeline (DtGstSession              *self,
   const CodecElements *elements = elements_for (send_codec);
   g_autoptr(GstElement) pipeline = NULL;
   const DtCodec *dtmf_codec = dt_media_description_dtmf_codec (remote);
+  const DtCrypto *local_crypto = dt_media_description_crypto (local);
+  const DtCrypto *remote_crypto = dt_media_description_crypto (remote);
+  GstElement *srtp_encoder = NULL;
   GstElement *rtpbin, *mixer, *source, *send_out, *send_tee, *valve, *encoder, *payloader, *dtmf_mux;
   GstElement *rtp_src, *rx_selector, *rx_tee;
   GstElement *dtmf_src = NULL;
@@ -1584,14 +1687,8 @@ build_pipeline (DtGstSession              *self,
    * Then encoder → payloader → DTMF mux → rtpbin. */
   if ((mixer = make ("audiomixer", error)) == NULL)
     return FALSE;
-  /* Live whatever its first latency query says: started before its
-   * sources have negotiated, the query fails, and a mixer that believes
-   * itself not live waits for every input, holds the sources back and
-   * then lets their catch-up through as a burst (seconds of audio at
-   * once, seen as RTP sent ahead of its capture time). */
   g_object_set (mixer, "latency", (guint64) MIXER_SLACK_MS * GST_MSECOND,
-                "output-buffer-duration", (guint64) ptime * GST_MSECOND, "force-live", TRUE,
-                "min-upstream-latency", (guint64) ptime * GST_MSECOND, NULL);
+                "output-buffer-duration", (guint64) ptime * GST_MSECOND, NULL);
   gst_bin_add (GST_BIN (pipeline), mixer);
   {
     GstElement *silence = make_silence (rate, error);
@@ -1680,9 +1777,21 @@ build_pipeline (DtGstSession              *self,
           return FALSE;
         }
     }
-  if (!add_udpsink (pipeline, self->rtp_socket, remote->address, remote->port, rtpbin, "send_rtp_src_0", error) ||
+  /* SRTP: our key encrypts what we send, theirs decrypts what we get. */
+  if (local_crypto != NULL && remote_crypto != NULL)
+    {
+      if ((srtp_encoder = make_srtp_encoder (local_crypto, error)) == NULL)
+        {
+          g_clear_pointer (&source_pad, gst_object_unref);
+          return FALSE;
+        }
+      gst_bin_add (GST_BIN (pipeline), srtp_encoder);
+    }
+  if (!add_udpsink (pipeline, self->rtp_socket, remote->address, remote->port, rtpbin, "send_rtp_src_0",
+                    srtp_encoder, "rtp", error) ||
       !add_udpsink (pipeline, self->rtcp_socket, remote->address,
-                    remote->rtcp_port ? remote->rtcp_port : remote->port + 1, rtpbin, "send_rtcp_src_0", error))
+                    remote->rtcp_port ? remote->rtcp_port : remote->port + 1, rtpbin, "send_rtcp_src_0",
+                    srtp_encoder, "rtcp", error))
     {
       g_clear_pointer (&source_pad, gst_object_unref);
       return FALSE;
@@ -1755,10 +1864,28 @@ build_pipeline (DtGstSession              *self,
   self->snapshot->raw_caps = gst_caps_ref (caps);
   g_signal_connect (rtpbin, "request-pt-map", G_CALLBACK (on_request_pt_map), self->snapshot);
   g_signal_connect (rtpbin, "pad-added", G_CALLBACK (on_rtpbin_pad_added), self->snapshot);
+  /* The decoder must be offered before rtpbin's receiving pads exist. */
+  if (srtp_encoder != NULL)
+    {
+      GstElement *decoder = make ("srtpdec", error);
 
-  if ((rtp_src = add_udpsrc (pipeline, self->rtp_socket, "application/x-rtp, media=(string)audio",
+      if (decoder == NULL)
+        return FALSE;
+      self->snapshot->srtp_decoder = gst_object_ref_sink (decoder);
+      self->snapshot->srtp_caps = srtp_key_caps (remote_crypto);
+      g_signal_connect (self->snapshot->srtp_decoder, "request-key", G_CALLBACK (on_srtp_request_key),
+                        self->snapshot);
+      g_signal_connect (rtpbin, "request-rtp-decoder", G_CALLBACK (on_request_srtp_decoder), self->snapshot);
+      g_signal_connect (rtpbin, "request-rtcp-decoder", G_CALLBACK (on_request_srtp_decoder), self->snapshot);
+    }
+
+  /* Encrypted packets go to srtpdec first, which takes only SRTP caps. */
+  if ((rtp_src = add_udpsrc (pipeline, self->rtp_socket,
+                             srtp_encoder ? "application/x-srtp, media=(string)audio"
+                                          : "application/x-rtp, media=(string)audio",
                              rtpbin, "recv_rtp_sink_0", error)) == NULL ||
-      add_udpsrc (pipeline, self->rtcp_socket, "application/x-rtcp", rtpbin, "recv_rtcp_sink_0", error) == NULL)
+      add_udpsrc (pipeline, self->rtcp_socket, srtp_encoder ? "application/x-srtcp" : "application/x-rtcp",
+                  rtpbin, "recv_rtcp_sink_0", error) == NULL)
     return FALSE;
   probe_pad = gst_element_get_static_pad (rtp_src, "src");
   gst_pad_add_probe (probe_pad, GST_PAD_PROBE_TYPE_BUFFER, count_rtp, self, NULL);
@@ -1807,7 +1934,8 @@ same_stream (const DtMediaDescription *a,
   const DtCodec *cb = dt_media_description_audio_codec (b);
 
   return g_strcmp0 (a->address, b->address) == 0 && a->port == b->port && a->rtcp_port == b->rtcp_port &&
-         ca && cb && dt_codec_same_format (ca, cb) && ca->payload_type == cb->payload_type;
+         ca && cb && dt_codec_same_format (ca, cb) && ca->payload_type == cb->payload_type &&
+         dt_crypto_equal (dt_media_description_crypto (a), dt_media_description_crypto (b));
 }
 
 /* Stops expecting RTP while the remote does not send (holding us), so a
@@ -1972,6 +2100,10 @@ session_get_info (DtMediaSession *session)
                              g_variant_new_string (dt_media_direction_to_string (self->local->direction)));
       g_variant_builder_add (&b, "{sv}", "telephone-event",
                              g_variant_new_boolean (dt_media_description_dtmf_codec (self->remote) != NULL));
+      if (dt_media_description_crypto (self->local) != NULL && dt_media_description_crypto (self->remote) != NULL)
+        g_variant_builder_add (&b, "{sv}", "srtp-suite",
+                               g_variant_new_string (dt_crypto_suite_to_string (
+                                 dt_media_description_crypto (self->remote)->suite)));
     }
   g_variant_builder_add (&b, "{sv}", "local-address", g_variant_new_string (self->local_address));
   g_variant_builder_add (&b, "{sv}", "local-port", g_variant_new_uint32 (self->local_port));

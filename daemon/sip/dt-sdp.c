@@ -13,6 +13,7 @@
 
 /* Limits on what a peer can make us hold: far above any real phone. */
 #define MAX_CODECS 32
+#define MAX_CRYPTOS 32
 
 static gboolean
 is_ip_literal (const char *address)
@@ -41,6 +42,130 @@ find_attribute (const sdp_attribute_t *a,
     if (a->a_name && g_ascii_strcasecmp (a->a_name, name) == 0)
       return a->a_value ? a->a_value : "";
   return NULL;
+}
+
+/* Key parameters: "inline:" base64 of key and salt, an optional lifetime
+ * (decimal or 2^N: we never send that many packets), no MKI. */
+static gboolean
+parse_key_params (const char  *params,
+                  DtCrypto    *crypto,
+                  GError     **error)
+{
+  g_auto(GStrv) fields = NULL;
+  g_autofree guchar *key = NULL;
+  gsize key_length = 0, expected = dt_crypto_suite_key_length (crypto->suite);
+  const char *text;
+
+  if (strchr (params, ';') != NULL)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED, "several master keys (MKI) are not supported");
+      return FALSE;
+    }
+  if (!g_str_has_prefix (params, "inline:"))
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED, "key method of '%s' is not inline", params);
+      return FALSE;
+    }
+  fields = g_strsplit (params + strlen ("inline:"), "|", 0);
+  text = fields[0];
+  /* g_base64_decode() skips what is not base64; a key must be nothing else. */
+  if (text == NULL || *text == '\0' || strspn (text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != strlen (text) ||
+      strlen (text) > 4 * ((DT_CRYPTO_MAX_KEY_LENGTH + 2) / 3))
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "the key is not base64");
+      return FALSE;
+    }
+  key = g_base64_decode (text, &key_length);
+  if (key_length != expected)
+    {
+      explicit_bzero (key, key_length);
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "the key is %" G_GSIZE_FORMAT " bytes, not %" G_GSIZE_FORMAT,
+                   key_length, expected);
+      return FALSE;
+    }
+  memcpy (crypto->key, key, key_length);
+  explicit_bzero (key, key_length);
+
+  for (guint i = 1; fields[i] != NULL; i++)
+    {
+      const char *field = fields[i];
+      const char *digits = g_str_has_prefix (field, "2^") ? field + 2 : field;
+
+      if (strchr (field, ':') != NULL)
+        {
+          g_set_error_literal (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED, "MKI is not supported");
+          return FALSE;
+        }
+      if (i > 1 || *digits == '\0' || strspn (digits, "0123456789") != strlen (digits))
+        {
+          g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "malformed key parameter '%s'", field);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+DtCrypto *
+dt_sdp_parse_crypto (const char  *value,
+                     GError     **error)
+{
+  g_autoptr(DtCrypto) crypto = g_new0 (DtCrypto, 1);
+  g_auto(GStrv) pieces = NULL;
+  g_autoptr(GPtrArray) words = NULL;
+  const char * const *w;
+  guint64 tag;
+  guint count = 0;
+
+  if (value == NULL)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "empty crypto attribute");
+      return NULL;
+    }
+  /* Blanks separate the fields; peers send runs of them. */
+  pieces = g_strsplit_set (value, " \t", 0);
+  words = g_ptr_array_new ();
+  for (guint i = 0; pieces[i] != NULL; i++)
+    if (*pieces[i] != '\0')
+      g_ptr_array_add (words, pieces[i]);
+  count = words->len;
+  w = (const char * const *) words->pdata;
+
+  if (count < 3)
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "malformed crypto attribute '%s'", value);
+      return NULL;
+    }
+  if (strlen (w[0]) > 9 || !g_ascii_string_to_unsigned (w[0], 10, 0, 999999999, &tag, NULL))
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "crypto tag '%s' is not a number up to 9 digits", w[0]);
+      return NULL;
+    }
+  crypto->tag = (guint) tag;
+  if (!dt_crypto_suite_from_string (w[1], &crypto->suite))
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED, "crypto suite '%s' is not supported", w[1]);
+      return NULL;
+    }
+  if (!parse_key_params (w[2], crypto, error))
+    return NULL;
+  /* Session parameters change how SRTP runs (RFC 4568 6.3); we implement
+   * none, so a line that asks for one is one we cannot honour. */
+  if (count > 3)
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED, "crypto session parameter '%s' is not supported", w[3]);
+      return NULL;
+    }
+  return g_steal_pointer (&crypto);
+}
+
+char *
+dt_sdp_write_crypto (const DtCrypto *crypto)
+{
+  g_autofree char *key = g_base64_encode (crypto->key, dt_crypto_suite_key_length (crypto->suite));
+  char *line = g_strdup_printf ("%u %s inline:%s", crypto->tag, dt_crypto_suite_to_string (crypto->suite), key);
+
+  explicit_bzero (key, strlen (key));
+  return line;
 }
 
 /* The first audio stream we can use: RTP/AVP, not refused, with a
@@ -88,7 +213,7 @@ dt_sdp_parse_audio (const char  *text,
       g_set_error_literal (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED, "the audio stream is refused (port 0)");
       goto fail;
     }
-  if (m->m_proto != sdp_proto_rtp)
+  if (m->m_proto != sdp_proto_rtp && m->m_proto != sdp_proto_srtp)
     {
       g_set_error (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED, "unsupported audio transport '%s'",
                    m->m_proto_name ? m->m_proto_name : "?");
@@ -123,6 +248,24 @@ dt_sdp_parse_audio (const char  *text,
         desc->rtcp_port = (guint) port;
     }
   desc->rtcp_mux = find_attribute (m->m_attributes, "rtcp-mux") != NULL;
+  desc->secure_profile = m->m_proto == sdp_proto_srtp;
+  for (sdp_attribute_t const *a = m->m_attributes; a != NULL; a = a->a_next)
+    {
+      g_autoptr(GError) crypto_error = NULL;
+      DtCrypto *crypto;
+
+      if (a->a_name == NULL || g_ascii_strcasecmp (a->a_name, "crypto") != 0)
+        continue;
+      if (desc->cryptos->len + desc->unusable_cryptos >= MAX_CRYPTOS)
+        break;
+      if ((crypto = dt_sdp_parse_crypto (a->a_value, &crypto_error)) != NULL)
+        g_ptr_array_add (desc->cryptos, crypto);
+      else
+        {
+          g_debug ("SDP: crypto line skipped: %s", crypto_error->message);
+          desc->unusable_cryptos++;
+        }
+    }
   if ((value = find_attribute (m->m_attributes, "ptime")) != NULL)
     {
       guint64 ptime;
@@ -173,9 +316,9 @@ dt_sdp_write (const DtMediaDescription *desc,
                           "s=Dialtone\r\n"
                           "c=IN %s %s\r\n"
                           "t=0 0\r\n"
-                          "m=audio %u RTP/AVP",
+                          "m=audio %u %s",
                           session_id, session_version, type, desc->address,
-                          type, desc->address, desc->port);
+                          type, desc->address, desc->port, desc->secure_profile ? "RTP/SAVP" : "RTP/AVP");
   for (guint i = 0; i < desc->codecs->len; i++)
     g_string_append_printf (sdp, " %u", ((DtCodec *) desc->codecs->pdata[i])->payload_type);
   g_string_append (sdp, "\r\n");
@@ -194,6 +337,13 @@ dt_sdp_write (const DtMediaDescription *desc,
       g_string_append_printf (sdp, "a=rtcp:%u\r\n", desc->rtcp_port ? desc->rtcp_port : desc->port + 1);
       if (desc->ptime != 0)
         g_string_append_printf (sdp, "a=ptime:%u\r\n", desc->ptime);
+      for (guint i = 0; i < desc->cryptos->len; i++)
+        {
+          g_autofree char *crypto = dt_sdp_write_crypto (desc->cryptos->pdata[i]);
+
+          g_string_append_printf (sdp, "a=crypto:%s\r\n", crypto);
+          explicit_bzero (crypto, strlen (crypto));
+        }
     }
   g_string_append_printf (sdp, "a=%s\r\n", dt_media_direction_to_string (desc->direction));
   return g_string_free (sdp, FALSE);
@@ -277,6 +427,88 @@ common_codecs (const DtMediaDescription *order,
     }
 }
 
+static char *
+suite_names (const DtMediaDescription *desc)
+{
+  GString *names = g_string_new (NULL);
+
+  for (guint i = 0; i < desc->cryptos->len; i++)
+    g_string_append_printf (names, "%s%s", i ? ", " : "",
+                            dt_crypto_suite_to_string (((DtCrypto *) desc->cryptos->pdata[i])->suite));
+  if (names->len == 0)
+    g_string_append (names, desc->unusable_cryptos ? "none we support" : "none");
+  return g_string_free (names, FALSE);
+}
+
+/* The answerer picks the first offered suite it has (RFC 4568 7.1.2): our
+ * key for that suite, under the offer's tag. */
+static gboolean
+choose_crypto (const DtMediaDescription *offer,
+               const DtMediaDescription *capabilities,
+               DtMediaDescription       *answer,
+               DtMediaDescription       *theirs)
+{
+  for (guint i = 0; i < offer->cryptos->len; i++)
+    {
+      const DtCrypto *offered = offer->cryptos->pdata[i];
+
+      for (guint j = 0; j < capabilities->cryptos->len; j++)
+        {
+          const DtCrypto *mine = capabilities->cryptos->pdata[j];
+
+          if (mine->suite == offered->suite)
+            {
+              DtCrypto *ours = dt_crypto_copy (mine);
+
+              ours->tag = offered->tag;
+              g_ptr_array_add (answer->cryptos, ours);
+              g_ptr_array_add (theirs->cryptos, dt_crypto_copy (offered));
+              return TRUE;
+            }
+        }
+    }
+  return FALSE;
+}
+
+/* Encryption for our answer under the capabilities' policy. */
+static gboolean
+answer_encryption (const DtMediaDescription  *offer,
+                   const DtMediaDescription  *capabilities,
+                   DtMediaDescription        *answer,
+                   DtMediaDescription        *theirs,
+                   GError                   **error)
+{
+  g_ptr_array_set_size (theirs->cryptos, 0);
+  answer->secure_profile = offer->secure_profile;
+  if (capabilities->encryption == DT_MEDIA_ENCRYPTION_NONE)
+    {
+      if (!offer->secure_profile)
+        return TRUE;
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED,
+                           "SRTP (RTP/SAVP) is offered and media encryption is off");
+      return FALSE;
+    }
+  if (choose_crypto (offer, capabilities, answer, theirs))
+    return TRUE;
+  if (offer->secure_profile || offer->cryptos->len > 0 || offer->unusable_cryptos > 0)
+    {
+      g_autofree char *offered = suite_names (offer);
+
+      /* Best-effort SRTP in RTP/AVP falls back to plain RTP. */
+      if (!offer->secure_profile && capabilities->encryption == DT_MEDIA_ENCRYPTION_OPTIONAL)
+        return TRUE;
+      g_set_error (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED, "no SRTP crypto suite in common (offered: %s)", offered);
+      return FALSE;
+    }
+  if (capabilities->encryption == DT_MEDIA_ENCRYPTION_MANDATORY)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED,
+                           "the offer is not encrypted and media encryption is mandatory");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* We answer @offer with what @capabilities allow (our address, port,
  * codecs in our preference and the direction we want). Our answer uses the
  * offer's payload type numbers for the formats we share (RFC 3264 6.1). */
@@ -306,6 +538,10 @@ dt_sdp_answer (const DtMediaDescription  *offer,
       return FALSE;
     }
 
+  if (!answer_encryption (offer, capabilities, answer, theirs, error))
+    return FALSE;
+
+  answer->encryption = capabilities->encryption;
   answer->address = g_strdup (capabilities->address);
   answer->port = capabilities->port;
   answer->rtcp_port = capabilities->rtcp_port;
@@ -341,6 +577,43 @@ dt_sdp_accept_answer (const DtMediaDescription  *local_offer,
       return FALSE;
     }
   mine->direction = local_offer->direction & dt_media_direction_reverse (answer->direction);
+
+  /* The answer's crypto names one of ours by tag, with its own key. */
+  g_ptr_array_set_size (mine->cryptos, 0);
+  g_ptr_array_set_size (theirs->cryptos, 0);
+  if (local_offer->cryptos->len > 0 && answer->cryptos->len > 0)
+    {
+      const DtCrypto *chosen = answer->cryptos->pdata[0];
+      const DtCrypto *ours = NULL;
+
+      for (guint i = 0; i < local_offer->cryptos->len && ours == NULL; i++)
+        {
+          const DtCrypto *c = local_offer->cryptos->pdata[i];
+          if (c->tag == chosen->tag && c->suite == chosen->suite)
+            ours = c;
+        }
+      if (ours == NULL)
+        {
+          g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                       "the answer's crypto (tag %u, %s) is not one we offered", chosen->tag,
+                       dt_crypto_suite_to_string (chosen->suite));
+          return FALSE;
+        }
+      g_ptr_array_add (mine->cryptos, dt_crypto_copy (ours));
+      g_ptr_array_add (theirs->cryptos, dt_crypto_copy (chosen));
+    }
+  else if (local_offer->cryptos->len > 0 && answer->unusable_cryptos > 0)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "the answer's crypto line is unusable");
+      return FALSE;
+    }
+  else if (local_offer->secure_profile || local_offer->encryption == DT_MEDIA_ENCRYPTION_MANDATORY)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED,
+                           "the answer is not encrypted and media encryption is mandatory");
+      return FALSE;
+    }
+  mine->secure_profile = theirs->cryptos->len > 0 && local_offer->secure_profile;
 
   *local = g_steal_pointer (&mine);
   *remote = g_steal_pointer (&theirs);

@@ -225,7 +225,12 @@ reason_for_status (SipCall *sc,
     case 404: case 604: case 484: return DT_CALL_STATE_REASON_NOT_FOUND;
     case 480: case 410: return DT_CALL_STATE_REASON_UNAVAILABLE;
     case 487: return sc->hangup_requested ? DT_CALL_STATE_REASON_LOCAL_HANGUP : DT_CALL_STATE_REASON_CANCELLED;
-    case 488: case 606: case 415: return DT_CALL_STATE_REASON_INCOMPATIBLE;
+    case 488: case 606:
+      /* Offering RTP/SAVP only, a refusal is nearly always for want of SRTP. */
+      if (sc->local_offer != NULL && sc->local_offer->secure_profile)
+        return DT_CALL_STATE_REASON_ENCRYPTION_REQUIRED;
+      return DT_CALL_STATE_REASON_INCOMPATIBLE;
+    case 415: return DT_CALL_STATE_REASON_INCOMPATIBLE;
     case 408: return DT_CALL_STATE_REASON_TIMEOUT;
     default:
       if (status >= 500 && status < 600)
@@ -328,6 +333,21 @@ dt_sip_calls_incoming_invite (SipAccount   *sa,
           probe->port = 9;
           for (guint i = 0; i < sa->backend->codecs->len; i++)
             g_ptr_array_add (probe->codecs, dt_codec_copy (sa->backend->codecs->pdata[i]));
+          /* Every suite, with a key never used: the call makes its own. */
+          probe->encryption = dt_account_get_media_encryption (sa->account);
+          if (probe->encryption != DT_MEDIA_ENCRYPTION_NONE)
+            {
+              DtCryptoSuite suites[DT_CRYPTO_SUITE_COUNT];
+              guint count = dt_account_get_srtp_suites (sa->account, suites);
+
+              for (guint i = 0; i < count; i++)
+                {
+                  DtCrypto *crypto = g_new0 (DtCrypto, 1);
+
+                  crypto->suite = suites[i];
+                  g_ptr_array_add (probe->cryptos, crypto);
+                }
+            }
           if (dt_sdp_answer (offer, probe, &answer, &remote, &error))
             {
               dt_media_description_free (answer);
@@ -640,7 +660,9 @@ on_invite_response (SipCall     *sc,
       if (answer == NULL || !dt_sdp_accept_answer (sc->local_offer, answer, &local, &remote, &error))
         {
           g_warning ("Call %u: unusable SDP answer: %s", dt_call_get_index (sc->call), error->message);
-          sc->end_reason = DT_CALL_STATE_REASON_INCOMPATIBLE;
+          sc->end_reason = answer != NULL && dt_media_description_crypto (answer) == NULL &&
+                           sc->local_offer->encryption == DT_MEDIA_ENCRYPTION_MANDATORY
+                             ? DT_CALL_STATE_REASON_ENCRYPTION_REQUIRED : DT_CALL_STATE_REASON_INCOMPATIBLE;
           if (status >= 200)
             nua_bye (sc->nh, TAG_END ());
           else

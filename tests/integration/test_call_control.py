@@ -638,3 +638,22 @@ def test_dtmf_falls_back_to_info_without_telephone_event(harness):
     wait_state(d, call, "terminated")
     assert peer.wait() == 0, peer.report()
     assert "(SIP INFO)" in d.output()
+
+
+def test_replacing_and_stopping_files_quickly_keeps_the_call(harness, tmp_path):
+    """A file replaced or stopped at once leaves a branch that reports its
+    flushing end after it is gone: that is not the call's error (this ended
+    the call as media-failed within a few dozen rounds)."""
+    a = lan_daemon(harness, "a")
+    b = lan_daemon(harness, "b", auto_answer=True)
+    prompt = audio.write_wav(tmp_path / "prompt.wav", audio.tone(8000, 440, 3000, amplitude=0.3), 8000)
+    call = dial(a, f"sip:b@127.0.0.1:{b.port}")
+    wait_state(a, call, "active")
+    for i in range(60):
+        call_method(a, call, "PlayFile", "(sa{sv})", (str(prompt), {}))
+        call_method(a, call, "PlayFile", "(sa{sv})", (str(prompt), {}))
+        call_method(a, call, "StopPlayback")
+        assert a.get(call, CALL, "State") == "active", f"round {i}: {a.get_all(call, CALL)}"
+    time.sleep(0.3)
+    assert a.get(call, CALL, "State") == "active"
+    call_method(a, call, "Hangup")

@@ -32,6 +32,13 @@ def test_installed_files(staged):
                 "share/man/man8/dialtoned.8", "share/man/man1/dialtonectl.1",
                 "share/man/man5/dialtoned.conf.5"]:
         assert (root / rel).exists(), rel
+    # The system-bus (appliance) files come only with -Dsystem_bus=true.
+    system_bus = {o["name"]: o["value"] for o in json.loads(subprocess.run(
+        ["meson", "introspect", "--buildoptions", str(build_dir())],
+        check=True, capture_output=True, text=True).stdout)}["system_bus"]
+    for rel in ["share/dbus-1/system.d/org.dialtone.Phone1.conf", "lib/systemd/system/dialtoned.service",
+                "lib/sysusers.d/dialtone.conf", "lib/tmpfiles.d/dialtone.conf"]:
+        assert (root / rel).exists() == system_bus, rel
     activation = (root / "share/dbus-1/services/org.dialtone.Phone1.service").read_text()
     assert f"Exec={prefix}/bin/dialtoned --session" in activation
     assert "SystemdService=dialtoned.service" in activation

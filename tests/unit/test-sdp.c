@@ -72,7 +72,7 @@ test_bad_sdp (void)
       DT_ERROR_NOT_SUPPORTED, "no audio stream" },
     { "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n",
       DT_ERROR_NOT_SUPPORTED, "refused" },
-    { "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\nm=audio 4000 RTP/SAVP 0\r\n",
+    { "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\nm=audio 4000 UDP/TLS/RTP/SAVP 0\r\n",
       DT_ERROR_NOT_SUPPORTED, "unsupported audio transport" },
     { "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 pbx.example.org\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n",
       DT_ERROR_INVALID_ARGUMENTS, "no IP connection address" },
@@ -206,6 +206,247 @@ test_accept_answer (void)
   g_assert_error (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED);
 }
 
+/* An offer in @profile with the crypto lines given (none: plain). */
+static DtMediaDescription *
+offer_with (const char *profile,
+            const char *cryptos)
+{
+  g_autofree char *sdp = g_strdup_printf (
+    "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    "m=audio 40000 %s 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n%s"
+    "a=sendrecv\r\n", profile, cryptos);
+  g_autoptr(GError) error = NULL;
+  DtMediaDescription *d = dt_sdp_parse_audio (sdp, strlen (sdp), &error);
+
+  g_assert_no_error (error);
+  return d;
+}
+
+#define KEY30 "WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz"
+#define KEY46 "b0Zs7FJXnmELC4ZTeXwmSVAcZZb1ZLLlD5VjMW2ISWs/gQ7v/LKfTRg8CU1+Ig=="
+
+static DtMediaDescription *
+secure_capabilities (DtMediaEncryption encryption)
+{
+  DtMediaDescription *caps = our_capabilities ();
+
+  caps->encryption = encryption;
+  caps->secure_profile = encryption == DT_MEDIA_ENCRYPTION_MANDATORY;
+  if (encryption != DT_MEDIA_ENCRYPTION_NONE)
+    for (guint suite = 0; suite < DT_CRYPTO_SUITE_COUNT; suite++)
+      {
+        g_autoptr(GError) error = NULL;
+        DtCrypto *crypto = dt_crypto_new_random ((DtCryptoSuite) suite, suite + 1, &error);
+
+        g_assert_no_error (error);
+        g_ptr_array_add (caps->cryptos, crypto);
+      }
+  return caps;
+}
+
+static void
+test_crypto_parse (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DtCrypto) c = dt_sdp_parse_crypto ("1 AES_CM_128_HMAC_SHA1_80 inline:" KEY30 "|2^20", &error);
+  g_autoptr(DtCrypto) big = NULL;
+  g_autofree char *written = NULL;
+  g_autofree guchar *raw = NULL;
+  gsize raw_length = 0;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (c->tag, ==, 1);
+  g_assert_cmpint (c->suite, ==, DT_CRYPTO_SUITE_AES_CM_128_HMAC_SHA1_80);
+  raw = g_base64_decode (KEY30, &raw_length);
+  g_assert_cmpmem (c->key, 30, raw, raw_length);
+  written = dt_sdp_write_crypto (c);
+  g_assert_cmpstr (written, ==, "1 AES_CM_128_HMAC_SHA1_80 inline:" KEY30);
+
+  big = dt_sdp_parse_crypto ("7  AES_256_CM_HMAC_SHA1_80\tinline:" KEY46, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (big->tag, ==, 7);
+  g_assert_cmpint (big->suite, ==, DT_CRYPTO_SUITE_AES_256_CM_HMAC_SHA1_80);
+
+  {
+    static const struct {
+      const char *value;
+      int         code;
+    } bad[] = {
+      { "", DT_ERROR_INVALID_ARGUMENTS },
+      { "1 AES_CM_128_HMAC_SHA1_80", DT_ERROR_INVALID_ARGUMENTS },
+      { "x AES_CM_128_HMAC_SHA1_80 inline:" KEY30, DT_ERROR_INVALID_ARGUMENTS },
+      { "1234567890 AES_CM_128_HMAC_SHA1_80 inline:" KEY30, DT_ERROR_INVALID_ARGUMENTS },
+      { "1 F8_128_HMAC_SHA1_80 inline:" KEY30, DT_ERROR_NOT_SUPPORTED },
+      { "1 aes_cm_128_hmac_sha1_80 inline:" KEY30, DT_ERROR_NOT_SUPPORTED },
+      { "1 AES_CM_128_HMAC_SHA1_80 uri:http://k", DT_ERROR_NOT_SUPPORTED },
+      { "1 AES_CM_128_HMAC_SHA1_80 inline:" KEY30 "|2^20|1:4", DT_ERROR_NOT_SUPPORTED },
+      { "1 AES_CM_128_HMAC_SHA1_80 inline:" KEY30 ";inline:" KEY30, DT_ERROR_NOT_SUPPORTED },
+      { "1 AES_CM_128_HMAC_SHA1_80 inline:" KEY30 " UNENCRYPTED_SRTP", DT_ERROR_NOT_SUPPORTED },
+      { "1 AES_CM_128_HMAC_SHA1_80 inline:" KEY46, DT_ERROR_INVALID_ARGUMENTS },
+      { "1 AES_256_CM_HMAC_SHA1_80 inline:" KEY30, DT_ERROR_INVALID_ARGUMENTS },
+      { "1 AES_CM_128_HMAC_SHA1_80 inline:", DT_ERROR_INVALID_ARGUMENTS },
+      { "1 AES_CM_128_HMAC_SHA1_80 inline:@@@@", DT_ERROR_INVALID_ARGUMENTS },
+      { "1 AES_CM_128_HMAC_SHA1_80 inline:" KEY30 "|2^x", DT_ERROR_INVALID_ARGUMENTS },
+      { "1 AES_CM_128_HMAC_SHA1_80 inline:" KEY30 "|", DT_ERROR_INVALID_ARGUMENTS },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+      {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(DtCrypto) none = dt_sdp_parse_crypto (bad[i].value, &e);
+
+        g_test_message ("%s", bad[i].value);
+        g_assert_null (none);
+        g_assert_error (e, DT_ERROR, bad[i].code);
+      }
+  }
+}
+
+static void
+test_crypto_keys_are_fresh (void)
+{
+  g_autoptr(DtMediaDescription) a = secure_capabilities (DT_MEDIA_ENCRYPTION_OPTIONAL);
+  g_autoptr(DtMediaDescription) b = secure_capabilities (DT_MEDIA_ENCRYPTION_OPTIONAL);
+
+  g_assert_cmpuint (a->cryptos->len, ==, DT_CRYPTO_SUITE_COUNT);
+  for (guint i = 0; i < a->cryptos->len; i++)
+    g_assert_false (dt_crypto_equal (a->cryptos->pdata[i], b->cryptos->pdata[i]));
+}
+
+/* The answerer picks the first offered suite it has, echoes the tag, and
+ * answers with a key of its own. */
+static void
+test_crypto_answer_echoes_tag (void)
+{
+  g_autoptr(DtMediaDescription) offer = offer_with ("RTP/SAVP",
+    "a=crypto:5 F8_128_HMAC_SHA1_80 inline:" KEY30 "\r\n"
+    "a=crypto:9 AES_CM_128_HMAC_SHA1_32 inline:" KEY30 "\r\n"
+    "a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:" KEY30 "\r\n");
+  g_autoptr(DtMediaDescription) caps = secure_capabilities (DT_MEDIA_ENCRYPTION_OPTIONAL);
+  g_autoptr(DtMediaDescription) answer = NULL;
+  g_autoptr(DtMediaDescription) remote = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  const DtCrypto *ours, *theirs;
+
+  g_assert_true (offer->secure_profile);
+  g_assert_cmpuint (offer->cryptos->len, ==, 2);
+  g_assert_cmpuint (offer->unusable_cryptos, ==, 1);
+  g_assert_true (dt_sdp_answer (offer, caps, &answer, &remote, &error));
+  g_assert_no_error (error);
+  ours = dt_media_description_crypto (answer);
+  theirs = dt_media_description_crypto (remote);
+  g_assert_nonnull (ours);
+  g_assert_nonnull (theirs);
+  g_assert_cmpuint (ours->tag, ==, 9);
+  g_assert_cmpint (ours->suite, ==, DT_CRYPTO_SUITE_AES_CM_128_HMAC_SHA1_32);
+  g_assert_cmpmem (ours->key, 30, ((DtCrypto *) caps->cryptos->pdata[DT_CRYPTO_SUITE_AES_CM_128_HMAC_SHA1_32])->key, 30);
+  g_assert_cmpuint (theirs->tag, ==, 9);
+  g_assert_true (answer->secure_profile);
+
+  text = dt_sdp_write (answer, 1, 1);
+  g_assert_nonnull (strstr (text, "m=audio 30000 RTP/SAVP 0 101\r\n"));
+  g_assert_nonnull (strstr (text, "a=crypto:9 AES_CM_128_HMAC_SHA1_32 inline:"));
+  g_assert_null (strstr (text, "a=crypto:2"));
+}
+
+/* media-encryption against what the other side offers or answers. */
+static void
+test_crypto_policy_matrix (void)
+{
+  static const struct {
+    DtMediaEncryption policy;
+    const char       *profile;
+    gboolean          crypto;
+    gboolean          answered;
+    gboolean          encrypted;
+  } cases[] = {
+    { DT_MEDIA_ENCRYPTION_NONE,      "RTP/AVP",  FALSE, TRUE,  FALSE },
+    { DT_MEDIA_ENCRYPTION_NONE,      "RTP/AVP",  TRUE,  TRUE,  FALSE },  /* best effort, ignored */
+    { DT_MEDIA_ENCRYPTION_NONE,      "RTP/SAVP", TRUE,  FALSE, FALSE },
+    { DT_MEDIA_ENCRYPTION_OPTIONAL,  "RTP/AVP",  FALSE, TRUE,  FALSE },
+    { DT_MEDIA_ENCRYPTION_OPTIONAL,  "RTP/AVP",  TRUE,  TRUE,  TRUE },
+    { DT_MEDIA_ENCRYPTION_OPTIONAL,  "RTP/SAVP", TRUE,  TRUE,  TRUE },
+    { DT_MEDIA_ENCRYPTION_OPTIONAL,  "RTP/SAVP", FALSE, FALSE, FALSE },
+    { DT_MEDIA_ENCRYPTION_MANDATORY, "RTP/AVP",  FALSE, FALSE, FALSE },
+    { DT_MEDIA_ENCRYPTION_MANDATORY, "RTP/AVP",  TRUE,  TRUE,  TRUE },
+    { DT_MEDIA_ENCRYPTION_MANDATORY, "RTP/SAVP", TRUE,  TRUE,  TRUE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(DtMediaDescription) offer =
+        offer_with (cases[i].profile, cases[i].crypto ? "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" KEY30 "\r\n" : "");
+      g_autoptr(DtMediaDescription) caps = secure_capabilities (cases[i].policy);
+      g_autoptr(DtMediaDescription) answer = NULL;
+      g_autoptr(DtMediaDescription) remote = NULL;
+      g_autoptr(GError) error = NULL;
+      gboolean answered = dt_sdp_answer (offer, caps, &answer, &remote, &error);
+
+      g_test_message ("case %u: %s %s%s", i, dt_media_encryption_to_string (cases[i].policy),
+                      cases[i].profile, cases[i].crypto ? " with crypto" : "");
+      g_assert_cmpint (answered, ==, cases[i].answered);
+      if (!answered)
+        {
+          g_assert_error (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED);
+          continue;
+        }
+      g_assert_cmpint (dt_media_description_crypto (answer) != NULL, ==, cases[i].encrypted);
+      g_assert_cmpint (dt_media_description_crypto (remote) != NULL, ==, cases[i].encrypted);
+    }
+}
+
+/* Our offer's policy against the answer we get back. */
+static void
+test_crypto_accept_answer (void)
+{
+  static const struct {
+    DtMediaEncryption policy;
+    const char       *answer_crypto;
+    gboolean          accepted;
+    gboolean          encrypted;
+  } cases[] = {
+    { DT_MEDIA_ENCRYPTION_OPTIONAL,  "", TRUE, FALSE },
+    { DT_MEDIA_ENCRYPTION_OPTIONAL,  "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" KEY30 "\r\n", TRUE, TRUE },
+    { DT_MEDIA_ENCRYPTION_OPTIONAL,  "a=crypto:3 AES_CM_128_HMAC_SHA1_32 inline:" KEY30 "\r\n", TRUE, TRUE },
+    /* A tag we never offered, or a suite that does not match it. */
+    { DT_MEDIA_ENCRYPTION_OPTIONAL,  "a=crypto:4 AES_CM_128_HMAC_SHA1_80 inline:" KEY30 "\r\n", FALSE, FALSE },
+    { DT_MEDIA_ENCRYPTION_OPTIONAL,  "a=crypto:1 AES_CM_128_HMAC_SHA1_32 inline:" KEY30 "\r\n", FALSE, FALSE },
+    { DT_MEDIA_ENCRYPTION_OPTIONAL,  "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:bad\r\n", FALSE, FALSE },
+    { DT_MEDIA_ENCRYPTION_MANDATORY, "", FALSE, FALSE },
+    { DT_MEDIA_ENCRYPTION_MANDATORY, "a=crypto:2 AES_256_CM_HMAC_SHA1_80 inline:" KEY46 "\r\n", TRUE, TRUE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(DtMediaDescription) offer = secure_capabilities (cases[i].policy);
+      g_autoptr(DtMediaDescription) answer = offer_with (cases[i].policy == DT_MEDIA_ENCRYPTION_MANDATORY
+                                                         ? "RTP/SAVP" : "RTP/AVP", cases[i].answer_crypto);
+      g_autoptr(DtMediaDescription) local = NULL;
+      g_autoptr(DtMediaDescription) remote = NULL;
+      g_autoptr(GError) error = NULL;
+      gboolean accepted = dt_sdp_accept_answer (offer, answer, &local, &remote, &error);
+
+      g_test_message ("case %u", i);
+      g_assert_cmpint (accepted, ==, cases[i].accepted);
+      if (!accepted)
+        {
+          g_assert_nonnull (error);
+          continue;
+        }
+      g_assert_cmpint (dt_media_description_crypto (local) != NULL, ==, cases[i].encrypted);
+      if (cases[i].encrypted)
+        {
+          /* Our own key for the suite they chose, theirs on their side. */
+          const DtCrypto *mine = dt_media_description_crypto (local);
+          const DtCrypto *theirs = dt_media_description_crypto (remote);
+
+          g_assert_cmpuint (mine->tag, ==, theirs->tag);
+          g_assert_true (dt_crypto_equal (mine, offer->cryptos->pdata[mine->tag - 1]));
+        }
+    }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -217,5 +458,10 @@ main (int argc, char *argv[])
   g_test_add_func ("/sdp/no-common-codec", test_no_common_codec);
   g_test_add_func ("/sdp/write-round-trip", test_write_round_trip);
   g_test_add_func ("/sdp/accept-answer", test_accept_answer);
+  g_test_add_func ("/sdp/crypto/parse", test_crypto_parse);
+  g_test_add_func ("/sdp/crypto/fresh-keys", test_crypto_keys_are_fresh);
+  g_test_add_func ("/sdp/crypto/answer-echoes-tag", test_crypto_answer_echoes_tag);
+  g_test_add_func ("/sdp/crypto/policy-matrix", test_crypto_policy_matrix);
+  g_test_add_func ("/sdp/crypto/accept-answer", test_crypto_accept_answer);
   return g_test_run ();
 }

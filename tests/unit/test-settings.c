@@ -64,6 +64,11 @@ test_parse_text (void)
     { "name", "alice", NULL },
     { "name", "al ice", "name: must not contain spaces" },
     { "name", "\xff\xfe", "name: not valid UTF-8" },
+    { "name", "al\r\nX-Injected: 1", "name: contains a control character (0x0d)" },
+    { "name", "al\tice", "name: contains a control character (0x09)" },
+    { "name", "al\x7f", "name: contains a control character (0x7f)" },
+    { "name", "\xc3\xa9mile", NULL },
+    { "codecs", "pcmu,pc\x01ma", "codecs: contains a control character (0x01)" },
     { "codecs", "opus; pcmu ,,g722", NULL },
     { "codecs", "op us", "codecs: must not contain spaces" },
   };
@@ -254,6 +259,33 @@ test_keyfile_rejects (void)
     }
 }
 
+/* Every client string is bounded: the message names the key, never the
+ * value (it may be a password, or megabytes). */
+static void
+test_text_bounds (void)
+{
+  const DtSettingSpec *name = dt_setting_spec_find (specs, "name");
+  g_autofree char *longest = g_strnfill (DT_TEXT_MAX_LENGTH, 'a');
+  g_autofree char *too_long = g_strnfill (DT_TEXT_MAX_LENGTH + 1, 'a');
+  g_autofree char *huge = g_strnfill (1 << 20, 'a');
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) v = NULL;
+
+  g_assert_true (dt_text_check ("k", longest, &error));
+  g_assert_no_error (error);
+  g_assert_true (dt_text_check ("k", "", &error));
+  g_assert_false (dt_text_check ("k", too_long, &error));
+  g_assert_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS);
+  g_assert_cmpstr (error->message, ==, "k: longer than 4096 bytes");
+  g_clear_error (&error);
+  v = dt_setting_coerce_variant (name, g_variant_new_string (huge), &error);
+  g_assert_null (v);
+  g_assert_cmpstr (error->message, ==, "name: longer than 4096 bytes");
+  g_clear_error (&error);
+  g_assert_false (dt_text_check ("password", "se\ncret", &error));
+  g_assert_null (strstr (error->message, "cret"));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -265,5 +297,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/settings/keyfile-round-trip", test_keyfile_round_trip);
   g_test_add_func ("/settings/keyfile-rejects", test_keyfile_rejects);
   g_test_add_func ("/settings/empty-string-unsets", test_empty_string_unsets);
+  g_test_add_func ("/settings/text-bounds", test_text_bounds);
   return g_test_run ();
 }

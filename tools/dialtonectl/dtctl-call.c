@@ -398,13 +398,13 @@ dtctl_cmd_calls (DtCtl              *ctl,
       g_print ("No calls.\n");
       return DTCTL_EXIT_OK;
     }
-  g_print ("%-3s %-12s %-9s %-14s %s\n", "#", "STATE", "DIRECTION", "REASON", "REMOTE");
+  g_print ("%-3s %-12s %-9s %-14s %-5s %s\n", "#", "STATE", "DIRECTION", "REASON", "MEDIA", "REMOTE");
   for (GList *l = calls; l; l = l->next)
     {
       DtGenCall *c = l->data;
-      g_print ("%-3u %-12s %-9s %-14s %s\n", dtctl_path_index (g_dbus_proxy_get_object_path (G_DBUS_PROXY (c))),
+      g_print ("%-3u %-12s %-9s %-14s %-5s %s\n", dtctl_path_index (g_dbus_proxy_get_object_path (G_DBUS_PROXY (c))),
                dt_gen_call_get_state (c), dt_gen_call_get_direction (c), dt_gen_call_get_state_reason (c),
-               dt_gen_call_get_remote_uri (c));
+               dt_gen_call_get_encrypted (c) ? "srtp" : "rtp", dt_gen_call_get_remote_uri (c));
     }
   return DTCTL_EXIT_OK;
 }

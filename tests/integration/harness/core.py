@@ -220,7 +220,7 @@ class Daemon:
     """One dialtoned with its own bus (unless given one) and throwaway folders."""
 
     def __init__(self, harness, name="dialtoned", bus=None, config=None, args=(), env=None,
-                 log_level="debug"):
+                 log_level="debug", wrapper=()):
         self.harness = harness
         self.name = name
         self.dir = harness.mkdir(name)
@@ -229,6 +229,7 @@ class Daemon:
         self.bus = bus if bus is not None else harness.bus(name + "-bus")
         self.args = list(args)
         self.extra_env = dict(env or {})
+        self.wrapper = list(wrapper)  # a command the daemon runs under (setpriv ...)
         self.log_level = log_level  # None: leave it to dialtoned.conf
         self.process = None
         if config is not None:
@@ -250,7 +251,7 @@ class Daemon:
 
     def start(self, wait=True, args=()):
         assert self.process is None or not self.process.alive(), "already running"
-        argv = [build_dir() / "daemon" / "dialtoned", "--config-dir", self.config_dir,
+        argv = [*self.wrapper, build_dir() / "daemon" / "dialtoned", "--config-dir", self.config_dir,
                 "--data-dir", self.data_dir, *self.args, *args]
         if self.log_level is not None:
             argv += ["--log-level", self.log_level]
