@@ -443,10 +443,12 @@ start (DtDaemon *self)
       return FALSE;
     }
   {
+    const DtSettings *sip_settings = dt_config_get_group (self->config, "sip");
     DtSipBackendOptions sip = {
-      .transaction_timeout_ms =
-        dt_settings_get_uint (dt_config_get_group (self->config, "sip"), "transaction-timeout") * 1000,
+      .transaction_timeout_ms = dt_settings_get_uint (sip_settings, "transaction-timeout") * 1000,
       .codecs = profile->codecs,
+      .request_rate = dt_settings_get_uint (sip_settings, "request-rate"),
+      .request_burst = dt_settings_get_uint (sip_settings, "request-burst"),
     };
     DtSipBackend *backend = dt_sip_backend_new (&sip, &error);
 

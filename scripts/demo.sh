@@ -58,8 +58,8 @@ dbus-run-session -- sh -eu -c '
     echo "# Two phones on loopback, no registrar: accounts for direct calls."
     echo "\$ dialtonectl account add lan --address sip:alice@127.0.0.1 --local-address 127.0.0.1"
     "$ctl" account add lan --address sip:alice@127.0.0.1 --local-address 127.0.0.1
-    echo "(bob) \$ dialtonectl account add lan --address sip:bob@127.0.0.1 --local-address 127.0.0.1 --local-port $BOB_PORT"
-    bobctl account add lan --address sip:bob@127.0.0.1 --local-address 127.0.0.1 --local-port "$BOB_PORT"
+    echo "(bob) \$ dialtonectl account add lan --address sip:bob@127.0.0.1 --local-address 127.0.0.1 --local-port $BOB_PORT --allow-direct-calls"
+    bobctl account add lan --address sip:bob@127.0.0.1 --local-address 127.0.0.1 --local-port "$BOB_PORT" --allow-direct-calls
 
     echo
     echo "\$ dialtonectl call sip:bob@127.0.0.1:$BOB_PORT --audio-source tone"

@@ -23,7 +23,7 @@ static const char * const media_encryptions[] = { "none", "optional", "mandatory
  * signals: changing them leaves the registration and the calls alone. */
 static const char * const call_policy_keys[] = {
   "auto-answer", "auto-answer-delay", "auto-answer-on-request", "do-not-disturb", "dtmf-mode",
-  "dtmf-detect-inband", "media-encryption", "srtp-suites", NULL
+  "dtmf-detect-inband", "media-encryption", "srtp-suites", "allow-direct-calls", NULL
 };
 
 static gboolean
@@ -126,6 +126,7 @@ static const DtSettingSpec account_specs[] = {
   { .key = "srtp-suites", .kind = DT_SETTING_STRING, .check = check_srtp_suites,
     .default_value = "AES_CM_128_HMAC_SHA1_80,AES_256_CM_HMAC_SHA1_80,AES_CM_128_HMAC_SHA1_32" },
   { .key = "sdes-require-tls", .kind = DT_SETTING_BOOLEAN, .default_value = "false" },
+  { .key = "allow-direct-calls", .kind = DT_SETTING_BOOLEAN, .default_value = "false" },
   { NULL }
 };
 

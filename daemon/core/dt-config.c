@@ -18,6 +18,10 @@ static const DtSettingSpec sip_specs[] = {
   /* Timer B/F (64 × T1): how long an unanswered request waits. */
   { .key = "transaction-timeout", .kind = DT_SETTING_UINT, .default_value = "32",
     .min = 1, .max = 64 },
+  /* Requests a second each source may open outside any dialog, after a
+   * burst of request-burst; 0 lifts the limit. */
+  { .key = "request-rate", .kind = DT_SETTING_UINT, .default_value = "10", .min = 0, .max = 100000 },
+  { .key = "request-burst", .kind = DT_SETTING_UINT, .default_value = "20", .min = 1, .max = 100000 },
   { NULL }
 };
 

@@ -21,6 +21,7 @@
 
 #include "core/dt-account.h"
 #include "core/dt-call.h"
+#include "dt-sip-guard.h"
 #include "dt-sip-private.h"
 #include "dt-sip-resolver.h"
 #include "core/dt-error.h"
@@ -160,6 +161,7 @@ sip_account_free (SipAccount *sa)
     g_cancellable_cancel (sa->resolving);
   g_clear_object (&sa->resolving);
   g_free (sa->next_hop);
+  dt_sip_guard_account_free (sa);
   /* Only a stack whose shutdown finished (or never started one) gets
    * here: nua_destroy asserts otherwise. */
   if (sa->nua != NULL)
@@ -269,6 +271,7 @@ sip_account_add (DtBackend  *backend,
       sip_account_free (sa);
       return FALSE;
     }
+  dt_sip_guard_account_start (sa);
   g_hash_table_insert (self->accounts, account, sa);
   g_debug ("Account %s: SIP stack on %s", sa->id, url);
   return TRUE;
@@ -316,6 +319,7 @@ send_register (SipAccount *sa,
       sa->next_hop = g_strdup (next_hop);
       nua_set_params (sa->nua, NUTAG_PROXY (next_hop), TAG_END ());
     }
+  dt_sip_guard_set_next_hops (sa, registrar, next_hop);
   if (sa->reg == NULL)
     sa->reg = nua_handle (sa->nua, sa, SIPTAG_TO_STR (dt_account_get_address (sa->account)), TAG_END ());
   sa->auth_sent = FALSE;
@@ -725,6 +729,8 @@ sofia_callback (nua_event_t   event,
   g_debug ("Account %s: %s %d %s", account_id (sa), nua_event_name (event), status,
            phrase ? phrase : "");
 
+  if (dt_sip_guard_screen (sa, event, status, nh, hmagic, sip))
+    return;
   /* A finished call's handle, waiting to be destroyed. */
   if (hmagic != NULL && hmagic == (nua_hmagic_t *) sa->backend)
     return;
@@ -857,6 +863,7 @@ dt_sip_backend_finalize (GObject *object)
         g_source_destroy (self->source);
       if (self->root != NULL)
         su_root_destroy (self->root);
+      g_clear_pointer (&self->guard, dt_sip_guard_free);
     }
   su_log_redirect (NULL, NULL, NULL);
   g_string_free (self->log_line, TRUE);
@@ -903,6 +910,7 @@ dt_sip_backend_new (const DtSipBackendOptions  *options,
   g_autoptr(DtSipBackend) self = g_object_new (DT_TYPE_SIP_BACKEND, NULL);
 
   self->transaction_timeout_ms = options->transaction_timeout_ms;
+  self->guard = dt_sip_guard_new (options->request_rate, options->request_burst);
   self->codecs = g_ptr_array_new_with_free_func ((GDestroyNotify) dt_codec_free);
   for (guint i = 0; options->codecs && i < options->codecs->len; i++)
     g_ptr_array_add (self->codecs, dt_codec_copy (options->codecs->pdata[i]));

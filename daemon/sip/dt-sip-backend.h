@@ -15,6 +15,10 @@ typedef struct {
   guint transaction_timeout_ms;
   /* What incoming offers are checked against before the phone rings. */
   GPtrArray *codecs;
+  /* Each source's budget of requests outside any dialog: request_burst at
+   * once, then request_rate a second; a rate of 0 means no limit. */
+  guint request_rate;
+  guint request_burst;
 } DtSipBackendOptions;
 
 DtSipBackend *dt_sip_backend_new (const DtSipBackendOptions  *options,

@@ -7,6 +7,7 @@
 
 #include "core/dt-error.h"
 #include "dt-sdp.h"
+#include "dt-sip-guard.h"
 #include "dt-sip-private.h"
 #include "dt-sip-resolver.h"
 
@@ -302,6 +303,8 @@ dt_sip_calls_incoming_invite (SipAccount   *sa,
   SipCall *replaced = NULL;
   gsize length = 0;
 
+  if (!dt_sip_guard_admit_invite (sa, nh, sip))
+    return;
   if (sa->account == NULL || sip == NULL || sip->sip_from == NULL)
     {
       nua_respond (nh, SIP_480_TEMPORARILY_UNAVAILABLE, TAG_END ());

@@ -16,6 +16,8 @@
 typedef struct _SipAccount SipAccount;
 typedef struct _SipCall SipCall;
 typedef struct _SipReferral SipReferral;
+typedef struct _SipTrust SipTrust;
+typedef struct _DtSipGuard DtSipGuard;
 
 struct _DtSipBackend {
   GObject     parent_instance;
@@ -32,6 +34,7 @@ struct _DtSipBackend {
   GTask      *shutdown_task;
   GHashTable *calls;     /* DtCall → SipCall */
   SipReferral *pending_referral; /* for the call a REFER is placing now */
+  DtSipGuard  *guard;    /* dt-sip-guard.c: per-source request budgets */
 
   GString    *log_line;  /* Sofia logs in fragments; we log whole lines */
   gint64      tls_failure_usec;
@@ -54,6 +57,7 @@ struct _SipAccount {
   gboolean      shutdown_sent;
   gboolean      shut_down;
   guint         bound_id;
+  SipTrust     *trust;       /* dt-sip-guard.c: who may call in */
 };
 
 /* Digest credentials for a challenge in @sip (401 or 407), from the

@@ -176,7 +176,8 @@ def phone(harness, request):
     extra = f"jitter-buffer={request.param}\n" if request.param else ""
     d = harness.daemon("phone", config=config("pcmu", extra)).start()
     d.port = free_port()
-    d.add_account("lan", address="sip:phone@127.0.0.1", local_address="127.0.0.1", local_port=d.port)
+    d.add_account("lan", address="sip:phone@127.0.0.1", local_address="127.0.0.1", local_port=d.port,
+                  allow_direct_calls=True)
     d.wait_account("lan", "unregistered", "no-registrar")
     return d
 

@@ -62,7 +62,7 @@ def lan_daemon(harness, name, codecs="pcmu", extra="", **account):
     d = harness.daemon(name, config=config(codecs, extra)).start()
     d.port = free_port()
     d.add_account("lan", address=f"sip:{name}@127.0.0.1", local_address="127.0.0.1", local_port=d.port,
-                  **account)
+                  allow_direct_calls=True, **account)
     d.wait_account("lan", "unregistered", "no-registrar")
     return d
 

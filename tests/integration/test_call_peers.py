@@ -21,7 +21,8 @@ def lan(harness):
     """A dialtoned with a registrar-less account on a known port."""
     d = harness.daemon("phone", config=config()).start()
     d.port = free_port()
-    d.add_account("lan", address="sip:phone@127.0.0.1", local_address="127.0.0.1", local_port=d.port)
+    d.add_account("lan", address="sip:phone@127.0.0.1", local_address="127.0.0.1", local_port=d.port,
+                  allow_direct_calls=True)
     d.wait_account("lan", "unregistered", "no-registrar")
     return d
 

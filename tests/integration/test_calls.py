@@ -181,7 +181,8 @@ def test_direct_call_without_registrar(harness, tmp_path):
     b = harness.daemon("b", config=config("pcmu", f"rtp-port-min={rtp_min}\nrtp-port-max={rtp_min + 3}\n")).start()
     port = free_port()
     a.add_account("lan", address="sip:a@127.0.0.1", local_address="127.0.0.1")
-    b.add_account("lan", address="sip:b@127.0.0.1", local_address="127.0.0.1", local_port=port)
+    b.add_account("lan", address="sip:b@127.0.0.1", local_address="127.0.0.1", local_port=port,
+                  allow_direct_calls=True)
     b.wait_account("lan", "unregistered", "no-registrar")
     sent = audio.make_test_signal(tmp_path / "sent.wav", 8000, seconds=3)
     received = tmp_path / "received.wav"
@@ -408,7 +409,8 @@ def test_audio_endpoints_auto_and_manager_properties(harness, tmp_path):
     ports = {}
     for d, name in ((a, "alice"), (b, "bob")):
         ports[name] = free_port()
-        d.add_account("lan", address=f"sip:{name}@127.0.0.1", local_address="127.0.0.1", local_port=ports[name])
+        d.add_account("lan", address=f"sip:{name}@127.0.0.1", local_address="127.0.0.1", local_port=ports[name],
+                      allow_direct_calls=True)
         d.wait_account("lan", "unregistered", "no-registrar")
     assert (a.manager_prop("AudioSource"), a.manager_prop("AudioSink")) == ("auto", "auto")
 
@@ -450,7 +452,8 @@ def test_account_dial_and_ctl_account_option_choose_the_caller(harness):
     a = harness.daemon("a", config=config("pcmu")).start()
     b = harness.daemon("b", config=config("pcmu")).start()
     b_port = free_port()
-    b.add_account("lan", address="sip:bob@127.0.0.1", local_address="127.0.0.1", local_port=b_port)
+    b.add_account("lan", address="sip:bob@127.0.0.1", local_address="127.0.0.1", local_port=b_port,
+                  allow_direct_calls=True)
     for name in ("alice", "carol"):
         a.add_account(name, address=f"sip:{name}@127.0.0.1", local_address="127.0.0.1")
         a.wait_account(name, "unregistered", "no-registrar")

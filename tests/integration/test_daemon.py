@@ -78,6 +78,7 @@ BAD_CONFIGS = [
     ("[phone]\nport=5060\n", "[phone]: unknown group"),
     ("[sip]\nport=5060\n", "[sip] port: unknown key"),
     ("[sip]\ntransaction-timeout=0\n", "[sip] transaction-timeout: '0' is not a whole number from 1 to 64"),
+    ("[sip]\nrequest-burst=0\n", "[sip] request-burst: '0' is not a whole number from 1 to 100000"),
     ("[media]\ncodecs=opus,gsm\n", "[media] codecs: 'gsm' is not a codec"),
     ("[media]\naudio-source=speaker\n", "[media] audio-source: "),
     ("[media]\nrtp-port-min=40000\n", "[media] rtp-port-min: set both rtp-port-min and rtp-port-max"),

@@ -51,7 +51,8 @@ def write_wav(path, seconds=1.0, rate=8000):
 def lan_daemon(harness, name, extra=""):
     d = harness.daemon(name, config=config("pcmu", extra)).start()
     d.port = free_port()
-    d.add_account("lan", address=f"sip:{name}@127.0.0.1", local_address="127.0.0.1", local_port=d.port)
+    d.add_account("lan", address=f"sip:{name}@127.0.0.1", local_address="127.0.0.1", local_port=d.port,
+                  allow_direct_calls=True)
     d.wait_account("lan", "unregistered", "no-registrar")
     return d
 

@@ -188,7 +188,8 @@ def test_invite_with_replaces_from_a_raw_client(harness):
     dialog takes its place at once; one naming nothing of ours gets 481."""
     b = harness.daemon("b", config=config("pcmu")).start()
     port = free_port()
-    b.add_account("lan", address="sip:b@127.0.0.1", local_address="127.0.0.1", local_port=port)
+    b.add_account("lan", address="sip:b@127.0.0.1", local_address="127.0.0.1", local_port=port,
+                  allow_direct_calls=True)
     b.wait_account("lan", "unregistered", "no-registrar")
 
     first = SipClient()
@@ -226,7 +227,8 @@ def test_incoming_refer_from_sipp(harness, tmp_path):
     up to a 2xx), then our first call ends as transferred."""
     d = harness.daemon("phone", config=config("pcmu")).start()
     port = free_port()
-    d.add_account("lan", address="sip:phone@127.0.0.1", local_address="127.0.0.1", local_port=port)
+    d.add_account("lan", address="sip:phone@127.0.0.1", local_address="127.0.0.1", local_port=port,
+                  allow_direct_calls=True)
     d.wait_account("lan", "unregistered", "no-registrar")
     target = Sipp.uas(harness, "uas-answer.xml", name="target", calls=1)
     referrer = Sipp(harness, "uac-refer.xml", remote=f"127.0.0.1:{port}", service="phone", timeout=40,
@@ -253,7 +255,8 @@ def test_invite_with_replaces_from_sipp(harness):
     from harness.sipp import header
     d = harness.daemon("phone", config=config("pcmu")).start()
     port = free_port()
-    d.add_account("lan", address="sip:phone@127.0.0.1", local_address="127.0.0.1", local_port=port)
+    d.add_account("lan", address="sip:phone@127.0.0.1", local_address="127.0.0.1", local_port=port,
+                  allow_direct_calls=True)
     d.wait_account("lan", "unregistered", "no-registrar")
     first = Sipp(harness, "uac-wait-bye.xml", remote=f"127.0.0.1:{port}", service="phone", name="first",
                  timeout=40)

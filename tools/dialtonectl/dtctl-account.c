@@ -155,7 +155,7 @@ dtctl_cmd_account_add (DtCtl              *ctl,
   g_autofree char *address = NULL, *registrar = NULL, *auth_user = NULL, *transport = NULL;
   g_autofree char *proxy = NULL, *expires = NULL, *display_name = NULL, *local_address = NULL;
   g_autofree char *local_port = NULL, *keepalive = NULL, *ca_file = NULL, *user_agent = NULL;
-  gboolean no_tls_verify = FALSE, disabled = FALSE;
+  gboolean no_tls_verify = FALSE, disabled = FALSE, allow_direct_calls = FALSE;
   GOptionEntry entries[] = {
     { "address", 'a', 0, G_OPTION_ARG_STRING, &address, "SIP address of record (required)", "URI" },
     { "registrar", 'r', 0, G_OPTION_ARG_STRING, &registrar, "Registrar; without one the account makes direct calls only", "URI" },
@@ -170,6 +170,8 @@ dtctl_cmd_account_add (DtCtl              *ctl,
     { "tls-ca-file", 0, 0, G_OPTION_ARG_FILENAME, &ca_file, "Trust this CA for TLS (PEM)", "FILE" },
     { "no-tls-verify", 0, 0, G_OPTION_ARG_NONE, &no_tls_verify, "Do not verify the server's TLS certificate (unsafe)", NULL },
     { "user-agent", 0, 0, G_OPTION_ARG_STRING, &user_agent, "User-Agent header", "TEXT" },
+    { "allow-direct-calls", 0, 0, G_OPTION_ARG_NONE, &allow_direct_calls,
+      "Take incoming calls that do not come through the registrar (LAN)", NULL },
     { "disabled", 0, 0, G_OPTION_ARG_NONE, &disabled, "Add it disabled", NULL },
     { NULL }
   };
@@ -209,6 +211,8 @@ dtctl_cmd_account_add (DtCtl              *ctl,
   }
   if (no_tls_verify)
     g_variant_builder_add (&builder, "{sv}", "tls-verify", g_variant_new_boolean (FALSE));
+  if (allow_direct_calls)
+    g_variant_builder_add (&builder, "{sv}", "allow-direct-calls", g_variant_new_boolean (TRUE));
   if (disabled)
     g_variant_builder_add (&builder, "{sv}", "enabled", g_variant_new_boolean (FALSE));
 

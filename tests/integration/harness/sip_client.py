@@ -69,11 +69,12 @@ class SipClient:
             return None
 
     def invite(self, host, port, user="bob", body=None, content_type="application/sdp",
-               timeout=5.0, extra=(), hang_up=True):
+               timeout=5.0, extra=(), hang_up=True, uri=None):
         """INVITE and wait for a final response. A failure is ACKed; a
         success is ACKed and ended with BYE (unless hang_up is False).
-        Returns every response received, in order."""
-        uri = f"sip:{user}@{host}:{port}"
+        Returns every response received, in order. The Request-URI is
+        sip:USER@HOST:PORT unless uri gives another."""
+        uri = uri or f"sip:{user}@{host}:{port}"
         call_id = f"{uuid.uuid4()}@{self.host}"
         from_tag = f"{random.getrandbits(32):x}"
         branch = f"z9hG4bK{random.getrandbits(48):x}"
@@ -104,6 +105,25 @@ class SipClient:
         self.last = dict(uri=uri, call_id=call_id, from_tag=from_tag, branch=branch, target=(host, port),
                          to=next((r.header("to") for r in responses if 200 <= r.status < 300), None))
         return responses
+
+    def request(self, method, host, port, user="bob", timeout=5.0, extra=(), body=b"",
+                content_type=None):
+        """One request outside any dialog (OPTIONS, REFER, MESSAGE...);
+        returns its final response, or None after the timeout."""
+        uri = f"sip:{user}@{host}:{port}"
+        call_id = f"{uuid.uuid4()}@{self.host}"
+        branch = f"z9hG4bK{random.getrandbits(48):x}"
+        payload = body.encode() if isinstance(body, str) else body
+        self.send(self._request(method, uri, call_id, 1, f"{random.getrandbits(32):x}", f"<{uri}>",
+                                branch, payload, content_type, extra), (host, port))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            r = self.receive(max(0.01, deadline - time.monotonic()))
+            if r is None:
+                return None
+            if r.header("call-id") == call_id and r.status >= 200:
+                return r
+        return None
 
     def bye(self):
         """End the last call, answered and left up (hang_up=False)."""
