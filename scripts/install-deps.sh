@@ -28,7 +28,7 @@ run="dbus-daemon dbus-bin libglib2.0-bin
      gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
      gstreamer1.0-alsa gstreamer1.0-pipewire
      gstreamer1.0-nice gstreamer1.0-libav gstreamer1.0-tools"
-tests="python3 python3-gi python3-pytest python3-pytest-timeout python3-numpy systemd
+tests="python3 python3-gi python3-pytest python3-pytest-timeout python3-pytest-xdist python3-numpy systemd
        kamailio kamailio-extra-modules kamailio-tls-modules kamailio-presence-modules
        baresip-core sip-tester coturn sox libsox-fmt-all espeak-ng openssl tcpdump"
 

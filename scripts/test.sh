@@ -4,6 +4,8 @@
 #   scripts/test.sh                  everything (what CI runs)
 #   scripts/test.sh --no-sanitizers  the plain build only
 #   scripts/test.sh -- PYTEST-ARGS   passed to pytest (e.g. -k registration)
+# Integration tests run in DIALTONE_TEST_JOBS pytest workers (default 2),
+# one test file per worker at a time.
 # The last line is "N passed, N failed". Safe to run again.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,7 +16,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --no-sanitizers) sanitizers=no; shift ;;
         --) shift; break ;;
-        -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
         *) echo "test.sh: unknown option '$1'" >&2; exit 64 ;;
     esac
 done
@@ -51,7 +53,11 @@ for config in $configs; do
     cp "$dir/meson-logs/testlog.json" "$results/meson-$config.json"
 
     echo "=== $config: integration tests"
+    # Most tests wait on real-time audio and timers, not on the CPU: two
+    # files at a time fit a 2-core machine. Every test starts its own
+    # buses, daemons and peers on free ports, so they do not meet.
     DIALTONE_BUILD_DIR="$top/$dir" "$python" -m pytest "$top/tests/integration" \
+        -n "${DIALTONE_TEST_JOBS:-2}" --dist loadfile \
         --junitxml="$results/pytest-$config.xml" -p no:cacheprovider "$@" || rc=1
 done
 
