@@ -18,13 +18,11 @@ DtSettings *
 dt_account_file_load (const char  *path,
                       GError     **error)
 {
-  g_autoptr(GKeyFile) keyfile = g_key_file_new ();
-  g_autoptr(DtSettings) settings = dt_settings_new (dt_account_setting_specs ());
   g_autoptr(GError) local_error = NULL;
   g_autofree char *base = g_path_get_basename (path);
   g_autofree char *id = NULL;
-  g_auto(GStrv) groups = NULL;
-  const char *file_id;
+  g_autofree char *data = NULL;
+  gsize length;
   GStatBuf st;
 
   if (!g_str_has_suffix (base, SUFFIX))
@@ -49,7 +47,28 @@ dt_account_file_load (const char  *path,
       return NULL;
     }
 
-  if (!g_key_file_load_from_file (keyfile, path, G_KEY_FILE_KEEP_COMMENTS, &local_error))
+  if (!g_file_get_contents (path, &data, &length, &local_error))
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "%s: %s", path, local_error->message);
+      return NULL;
+    }
+  return dt_account_file_parse (id, data, length, path, error);
+}
+
+DtSettings *
+dt_account_file_parse (const char  *id,
+                       const char  *data,
+                       gsize        length,
+                       const char  *path,
+                       GError     **error)
+{
+  g_autoptr(GKeyFile) keyfile = g_key_file_new ();
+  g_autoptr(DtSettings) settings = dt_settings_new (dt_account_setting_specs ());
+  g_autoptr(GError) local_error = NULL;
+  g_auto(GStrv) groups = NULL;
+  const char *file_id;
+
+  if (!g_key_file_load_from_data (keyfile, data, length, G_KEY_FILE_KEEP_COMMENTS, &local_error))
     {
       g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "%s: %s", path, local_error->message);
       return NULL;

@@ -10,6 +10,13 @@ G_BEGIN_DECLS
 
 DtSettings *dt_account_file_load   (const char        *path,
                                     GError           **error);
+/* The same from the file's text, for the account @id; @path only names
+ * the file in messages. */
+DtSettings *dt_account_file_parse  (const char        *id,
+                                    const char        *data,
+                                    gsize              length,
+                                    const char        *path,
+                                    GError           **error);
 gboolean    dt_account_file_save   (const char        *dir,
                                     const DtSettings  *settings,
                                     GError           **error);

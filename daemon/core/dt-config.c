@@ -129,15 +129,35 @@ dt_config_load_file (DtConfig   *self,
                      const char *path,
                      GError    **error)
 {
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *data = NULL;
+  gsize length;
+
+  if (!g_file_get_contents (path, &data, &length, &local_error))
+    {
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return TRUE;
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                   "%s: %s", path, local_error->message);
+      return FALSE;
+    }
+  return dt_config_load_data (self, data, length, path, error);
+}
+
+gboolean
+dt_config_load_data (DtConfig    *self,
+                     const char  *data,
+                     gsize        length,
+                     const char  *path,
+                     GError     **error)
+{
   g_autoptr(GKeyFile) keyfile = g_key_file_new ();
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GHashTable) loaded = NULL;
   g_auto(GStrv) groups = NULL;
 
-  if (!g_key_file_load_from_file (keyfile, path, G_KEY_FILE_NONE, &local_error))
+  if (!g_key_file_load_from_data (keyfile, data, length, G_KEY_FILE_NONE, &local_error))
     {
-      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        return TRUE;
       g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
                    "%s: %s", path, local_error->message);
       return FALSE;

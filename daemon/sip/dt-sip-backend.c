@@ -22,6 +22,7 @@
 #include "core/dt-account.h"
 #include "core/dt-call.h"
 #include "dt-sip-guard.h"
+#include "dt-sip-parse.h"
 #include "dt-sip-private.h"
 #include "dt-sip-resolver.h"
 #include "core/dt-error.h"
@@ -75,18 +76,7 @@ sip_check_uri (DtBackend   *backend,
                const char  *uri,
                GError     **error)
 {
-  su_home_t home[1] = { SU_HOME_INIT (home) };
-  url_t *url = url_make (home, uri);
-  gboolean ok = url != NULL &&
-                (url->url_type == url_sip || url->url_type == url_sips) &&
-                url->url_host != NULL && *url->url_host != '\0' &&
-                strpbrk (uri, " \t\r\n<>\"") == NULL;
-
-  su_home_deinit (home);
-  if (!ok)
-    g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
-                 "'%s' is not a SIP URI (sip:user@host or sips:user@host)", uri);
-  return ok;
+  return dt_sip_uri_check (uri, error);
 }
 
 static const char *

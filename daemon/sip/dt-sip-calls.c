@@ -8,6 +8,7 @@
 #include "core/dt-error.h"
 #include "dt-sdp.h"
 #include "dt-sip-guard.h"
+#include "dt-sip-parse.h"
 #include "dt-sip-private.h"
 #include "dt-sip-resolver.h"
 
@@ -149,29 +150,6 @@ capabilities_toward (const DtMediaDescription *caps,
   return desc;
 }
 
-/* The host of a SIP URI if it is an IP literal, for local_address_toward. */
-static char *
-uri_ip (const char *uri)
-{
-  su_home_t home[1] = { SU_HOME_INIT (home) };
-  url_t *url = uri ? url_make (home, uri) : NULL;
-  char *ip = NULL;
-  const char *maddr;
-
-  if (url != NULL && url->url_params && (maddr = strstr (url->url_params, "maddr=")) != NULL)
-    ip = g_strndup (maddr + 6, strcspn (maddr + 6, ";"));
-  else if (url != NULL && url->url_host && g_hostname_is_ip_address (url->url_host))
-    ip = g_strdup (url->url_host);
-  su_home_deinit (home);
-  if (ip && ip[0] == '[')
-    {
-      char *bare = g_strndup (ip + 1, strcspn (ip + 1, "]"));
-      g_free (ip);
-      ip = bare;
-    }
-  return ip;
-}
-
 static void
 send_sdp_response (SipCall                  *sc,
                    int                       status,
@@ -257,35 +235,6 @@ sip_call_new (SipAccount *sa,
 }
 
 /* Incoming calls */
-
-/* Whether the caller asks to be answered without ringing: Call-Info's
- * answer-after (the common intercom form) or Answer-Mode: Auto (RFC 5373). */
-static gboolean
-answer_requested (sip_t const *sip,
-                  guint       *delay_s)
-{
-  for (sip_call_info_t const *ci = sip->sip_call_info; ci != NULL; ci = ci->ci_next)
-    for (msg_param_t const *p = ci->ci_params; p && *p; p++)
-      if (g_ascii_strncasecmp (*p, "answer-after=", 13) == 0)
-        {
-          guint64 value = 0;
-
-          if (!g_ascii_string_to_unsigned (*p + 13, 10, 0, 3600, &value, NULL))
-            return FALSE;
-          *delay_s = (guint) value;
-          return TRUE;
-        }
-  for (sip_unknown_t const *u = sip->sip_unknown; u != NULL; u = u->un_next)
-    if (u->un_name && g_ascii_strcasecmp (u->un_name, "Answer-Mode") == 0 && u->un_value &&
-        g_ascii_strncasecmp (u->un_value, "Auto", 4) == 0)
-      {
-        *delay_s = 0;
-        return TRUE;
-      }
-  return FALSE;
-}
-
-
 
 void
 dt_sip_calls_incoming_invite (SipAccount   *sa,
@@ -414,7 +363,7 @@ dt_sip_calls_incoming_invite (SipAccount   *sa,
   {
     guint delay = 0;
 
-    if (answer_requested (sip, &delay))
+    if (dt_sip_answer_requested (sip, &delay))
       dt_call_notify_answer_requested (sc->call, delay);
   }
 }
@@ -434,7 +383,7 @@ dt_sip_call_answer (DtBackend                 *backend,
       g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_STATE, "the call is over");
       return FALSE;
     }
-  peer = sc->remote_offer ? g_strdup (sc->remote_offer->address) : uri_ip (dt_call_get_remote_uri (call));
+  peer = sc->remote_offer ? g_strdup (sc->remote_offer->address) : dt_sip_uri_ip (dt_call_get_remote_uri (call));
   g_clear_pointer (&sc->caps, dt_media_description_free);
   sc->caps = capabilities_toward (caps, peer);
 
@@ -543,8 +492,8 @@ dt_sip_call_dial (DtBackend                 *backend,
     }
   sc = sip_call_new (sa, call, FALSE);
   sc->referral = g_steal_pointer (&self->pending_referral);
-  target_ip = uri_ip (target);
-  peer = sa->next_hop ? uri_ip (sa->next_hop) : g_strdup (target_ip);
+  target_ip = dt_sip_uri_ip (target);
+  peer = sa->next_hop ? dt_sip_uri_ip (sa->next_hop) : g_strdup (target_ip);
   sc->caps = capabilities_toward (caps, peer);
   sc->local_offer = dt_media_description_copy (sc->caps);
   sc->nh = nua_handle (sa->nua, sc, SIPTAG_TO_STR (target), TAG_END ());
@@ -740,37 +689,19 @@ static void
 on_info (SipCall     *sc,
          sip_t const *sip)
 {
-  g_autofree char *body = NULL;
-  g_auto(GStrv) lines = NULL;
+  g_autofree char *signals = NULL;
+  g_autofree char *unknown = NULL;
 
   if (sip == NULL || sip->sip_payload == NULL || sip->sip_content_type == NULL ||
       sip->sip_content_type->c_type == NULL ||
       g_ascii_strcasecmp (sip->sip_content_type->c_type, "application/dtmf-relay") != 0)
     return;
-  body = g_strndup (sip->sip_payload->pl_data, MIN (sip->sip_payload->pl_len, 1024));
-  lines = g_strsplit_set (body, "\r\n", -1);
-  for (guint i = 0; lines[i]; i++)
-    {
-      g_autofree char *line = g_strstrip (g_strdup (lines[i]));
-
-      if (g_ascii_strncasecmp (line, "Signal", 6) == 0)
-        {
-          const char *value = line + 6;
-
-          value += strspn (value, " \t");
-          if (*value != '=')
-            continue;
-          value++;
-          value += strspn (value, " \t");
-          if (value[0] != '\0' && (value[1] == '\0' || g_ascii_isspace (value[1])))
-            dt_call_notify_dtmf (sc->call, value[0]);
-          else if (g_str_equal (value, "10") || g_str_equal (value, "11"))
-            dt_call_notify_dtmf (sc->call, value[1] == '0' ? '*' : '#');
-          else
-            g_message ("Call %u: INFO with an unknown DTMF signal '%s' ignored",
-                       dt_call_get_index (sc->call), value);
-        }
-    }
+  signals = dt_sip_dtmf_relay_signals (sip->sip_payload->pl_data, sip->sip_payload->pl_len, &unknown);
+  for (const char *s = signals; *s; s++)
+    dt_call_notify_dtmf (sc->call, *s);
+  if (unknown != NULL)
+    g_message ("Call %u: INFO with an unknown DTMF signal '%s' ignored",
+               dt_call_get_index (sc->call), unknown);
 }
 
 gboolean

@@ -9,6 +9,7 @@
 #include <sofia-sip/url.h>
 
 #include "core/dt-error.h"
+#include "dt-sip-parse.h"
 #include "dt-sip-private.h"
 
 /* What a REFER asked of us, carried by the call we place for it, whose
@@ -103,29 +104,6 @@ dt_sip_referral_report (SipReferral *r,
               TAG_END ());
 }
 
-/* The Replaces header hidden in a Refer-To's ?headers, unescaped, or
- * NULL. Other headers are ignored: a REFER does not get to choose what
- * else our INVITE carries. */
-static char *
-replaces_from_headers (su_home_t  *home,
-                       const char *headers)
-{
-  g_auto(GStrv) fields = NULL;
-
-  if (headers == NULL)
-    return NULL;
-  fields = g_strsplit (headers, "&", -1);
-  for (guint i = 0; fields[i] != NULL; i++)
-    if (g_ascii_strncasecmp (fields[i], "replaces=", 9) == 0)
-      {
-        char *value = su_strdup (home, fields[i] + 9);
-
-        url_unescape (value, value);
-        return value;
-      }
-  return NULL;
-}
-
 /* Incoming REFER in a call's dialog. nua has already accepted it (202);
  * the call we place reports back through NOTIFYs that nua sends. */
 static void
@@ -161,7 +139,7 @@ on_incoming_refer (SipCall      *sc,
       dt_sip_referral_free (r);
       return;
     }
-  r->replaces = replaces_from_headers (r->home, url->url_headers);
+  r->replaces = dt_sip_replaces_from_headers (r->home, url->url_headers);
   url->url_headers = NULL;
   r->referred_by = by ? sip_header_as_string (r->home, (sip_header_t const *) by) : NULL;
   target = url_as_string (NULL, url);
@@ -184,32 +162,6 @@ on_incoming_refer (SipCall      *sc,
     }
 }
 
-/* The status line of a message/sipfrag body ("SIP/2.0 180 Ringing"), or 0. */
-static guint
-sipfrag_status (sip_t const *sip)
-{
-  const char *p;
-  gsize len;
-  guint status = 0;
-
-  if (sip == NULL || sip->sip_payload == NULL || sip->sip_payload->pl_data == NULL)
-    return 0;
-  if (sip->sip_content_type != NULL && sip->sip_content_type->c_type != NULL &&
-      g_ascii_strncasecmp (sip->sip_content_type->c_type, "message/sipfrag", 15) != 0)
-    return 0;
-  p = sip->sip_payload->pl_data;
-  len = sip->sip_payload->pl_len;
-  if (len < 11 || g_ascii_strncasecmp (p, "SIP/2.0 ", 8) != 0)
-    return 0;
-  for (gsize i = 8; i < 11; i++)
-    {
-      if (!g_ascii_isdigit (p[i]))
-        return 0;
-      status = status * 10 + (guint) (p[i] - '0');
-    }
-  return status >= 100 && status <= 699 ? status : 0;
-}
-
 /* A NOTIFY about our REFER: the target's progress as the transferee sees it. */
 static void
 on_refer_notify (SipCall     *sc,
@@ -218,7 +170,7 @@ on_refer_notify (SipCall     *sc,
 {
   DtCall *call = dt_sip_call_get_call (sc);
   int substate = nua_substate_active;
-  guint status = sipfrag_status (sip);
+  guint status = dt_sip_sipfrag_status (sip);
 
   tl_gets (tags, NUTAG_SUBSTATE_REF (substate), TAG_END ());
   if (sip != NULL && sip->sip_event != NULL && sip->sip_event->o_type != NULL &&
