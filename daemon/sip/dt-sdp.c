@@ -1,5 +1,6 @@
 #include "dt-sdp.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <gio/gio.h>
@@ -14,6 +15,107 @@
 /* Limits on what a peer can make us hold: far above any real phone. */
 #define MAX_CODECS 32
 #define MAX_CRYPTOS 32
+
+/* Text from the peer's SDP quoted in an error: the message becomes a log
+ * line and the quoted-string of our 488's Warning header, so only
+ * printable ASCII without quotes or backslashes, and not much of it. */
+static char *
+tame (const char *text)
+{
+  GString *out = g_string_new (NULL);
+
+  for (const char *p = text ? text : ""; *p && out->len < 80; p++)
+    g_string_append_c (out, *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\' ? *p : '?');
+  if (text && strlen (text) > out->len)
+    g_string_append (out, "...");
+  return g_string_free (out, FALSE);
+}
+
+/* Sofia-SIP 1.12.11 (Debian 12) loops allocating list entries until memory
+ * runs out when, in the format list of an m= line, a format does not start
+ * with a token character: "m=video 1 UDP (" or "m=audio 1X /Y 0" take 20
+ * bytes and gigabytes. (Later Sofia stops there.) So we walk each m= line
+ * the way its parse_media() does and refuse the SDP where it would not
+ * advance, before Sofia sees it. Sofia's RTP path does not loop, but an
+ * RTP line that fails this walk is one it refuses anyway. */
+#define SDP_TOKEN "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-!#$%&'*+.^_`{|}~"
+
+/* Sofia's token(): after @strip, a run of @legal; the character after it,
+ * whatever it is, goes too, then a run of @sep. NULL (and Sofia does not
+ * advance) when the run is empty. */
+static const char *
+sofia_token (const char *r,
+             const char *sep,
+             const char *legal,
+             const char *strip)
+{
+  gsize n;
+
+  if (strip != NULL)
+    r += strspn (r, strip);
+  n = strspn (r, legal);
+  if (n == 0)
+    return NULL;
+  if (r[n] != '\0')
+    {
+      n++;
+      n += strspn (r + n, sep);
+    }
+  return r + n;
+}
+
+/* Sofia's parse_ul(), NULL where it fails. */
+static const char *
+sofia_number (const char *r)
+{
+  char *end;
+
+  r += strspn (r, " \t");
+  (void) strtoul (r, &end, 10);
+  if (end == r)
+    return NULL;
+  return end + strspn (end, " \t");
+}
+
+static gboolean
+media_line_is_safe (const char *r)
+{
+  if ((r = sofia_token (r, " ", SDP_TOKEN, NULL)) == NULL ||
+      (r = sofia_number (r)) == NULL ||
+      (*r == '/' && (r = sofia_number (r + 1)) == NULL) ||
+      (r = sofia_token (r, " ", "/" SDP_TOKEN, " ")) == NULL)
+    return TRUE;  /* Sofia stops there with an error */
+  while (*r != '\0')
+    if ((r = sofia_token (r, " \t", SDP_TOKEN, " \t")) == NULL)
+      return FALSE;
+  return TRUE;
+}
+
+/* Lines split as Sofia splits them: at CR or LF, up to a NUL. */
+static gboolean
+media_lines_are_safe (const char *text,
+                      gsize       length)
+{
+  const char *nul = memchr (text, '\0', length);
+  const char *end = nul ? nul : text + length;
+
+  for (const char *line = text; line < end; )
+    {
+      const char *eol = line;
+
+      while (eol < end && *eol != '\r' && *eol != '\n')
+        eol++;
+      if (eol - line >= 2 && line[0] == 'm' && line[1] == '=')
+        {
+          g_autofree char *media = g_strndup (line + 2, eol - line - 2);
+
+          if (!media_line_is_safe (media))
+            return FALSE;
+        }
+      line = eol + 1;
+    }
+  return TRUE;
+}
 
 static gboolean
 is_ip_literal (const char *address)
@@ -189,12 +291,20 @@ dt_sdp_parse_audio (const char  *text,
       return NULL;
     }
 
+  if (!media_lines_are_safe (text, length))
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                           "malformed SDP: an m= line has a format that is not a token");
+      return NULL;
+    }
+
   parser = sdp_parse (home, text, (issize_t) length, sdp_f_strict);
   session = sdp_session (parser);
   if (session == NULL)
     {
-      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "malformed SDP: %s",
-                   sdp_parsing_error (parser));
+      g_autofree char *reason = tame (sdp_parsing_error (parser));
+
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "malformed SDP: %s", reason);
       sdp_parser_free (parser);
       su_home_deinit (home);
       return NULL;
@@ -215,8 +325,9 @@ dt_sdp_parse_audio (const char  *text,
     }
   if (m->m_proto != sdp_proto_rtp && m->m_proto != sdp_proto_srtp)
     {
-      g_set_error (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED, "unsupported audio transport '%s'",
-                   m->m_proto_name ? m->m_proto_name : "?");
+      g_autofree char *proto = tame (m->m_proto_name);
+
+      g_set_error (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED, "unsupported audio transport '%s'", proto);
       goto fail;
     }
   if (m->m_port > 65535)
@@ -244,8 +355,16 @@ dt_sdp_parse_audio (const char  *text,
       guint64 port;
       g_auto(GStrv) words = g_strsplit (value, " ", 2);
 
-      if (g_ascii_string_to_unsigned (words[0], 10, 1, 65535, &port, NULL))
+      /* "a=rtcp:" with nothing after it splits into no words. */
+      if (words[0] != NULL && g_ascii_string_to_unsigned (words[0], 10, 1, 65535, &port, NULL))
         desc->rtcp_port = (guint) port;
+    }
+  if (desc->rtcp_port > 65535)
+    {
+      /* Port 65535 leaves no port + 1 for RTCP (RFC 3550 11). */
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                           "audio port 65535 leaves no RTCP port and there is no a=rtcp");
+      goto fail;
     }
   desc->rtcp_mux = find_attribute (m->m_attributes, "rtcp-mux") != NULL;
   desc->secure_profile = m->m_proto == sdp_proto_srtp;
@@ -280,6 +399,10 @@ dt_sdp_parse_audio (const char  *text,
       /* Entries without a name or rate are formats we know nothing about. */
       if (rm->rm_encoding == NULL || *rm->rm_encoding == '\0' || rm->rm_rate == 0 ||
           rm->rm_rate > 192000 || channels == 0 || rm->rm_any)
+        continue;
+      /* A format listed twice ("m=audio 4000 RTP/AVP 0 0") is one format:
+       * the media layer maps payload types to codecs. */
+      if (dt_media_description_find_pt (desc, rm->rm_pt) != NULL)
         continue;
       if (desc->codecs->len >= MAX_CODECS)
         break;
@@ -350,13 +473,20 @@ dt_sdp_write (const DtMediaDescription *desc,
 }
 
 static const DtCodec *
+find_format_in (GPtrArray     *codecs,
+                const DtCodec *like)
+{
+  for (guint i = 0; i < codecs->len; i++)
+    if (dt_codec_same_format (codecs->pdata[i], like))
+      return codecs->pdata[i];
+  return NULL;
+}
+
+static const DtCodec *
 find_format (const DtMediaDescription *desc,
              const DtCodec            *like)
 {
-  for (guint i = 0; i < desc->codecs->len; i++)
-    if (dt_codec_same_format (desc->codecs->pdata[i], like))
-      return desc->codecs->pdata[i];
-  return NULL;
+  return find_format_in (desc->codecs, like);
 }
 
 /* telephone-event at the audio codec's clock rate if both have it, else at
@@ -399,6 +529,10 @@ common_codecs (const DtMediaDescription *order,
       DtCodec *a, *b;
 
       if (dt_codec_is_telephone_event (mine) || (theirs = find_format (other, mine)) == NULL)
+        continue;
+      /* The same format under two payload types is used once, under the
+       * first: a second would give one side a type the other never sends. */
+      if (find_format_in (out_order_side, mine) != NULL)
         continue;
       if (first_audio == NULL)
         first_audio = mine;
@@ -530,7 +664,9 @@ dt_sdp_answer (const DtMediaDescription  *offer,
 
       for (guint i = 0; i < offer->codecs->len; i++)
         {
-          g_autofree char *name = dt_codec_to_string (offer->codecs->pdata[i]);
+          g_autofree char *map = dt_codec_to_string (offer->codecs->pdata[i]);
+          g_autofree char *name = tame (map);
+
           g_string_append_printf (offered, "%s%s", i ? ", " : "", name);
         }
       g_set_error (error, DT_ERROR, DT_ERROR_NOT_SUPPORTED, "no common audio codec (offered: %s)",
