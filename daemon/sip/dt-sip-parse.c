@@ -24,6 +24,28 @@ dt_sip_uri_check (const char  *uri,
   return ok;
 }
 
+/* The value of ";name=value" in URI parameters, up to the next ';'. Not
+ * Sofia's url_param(): in 1.12.11 it reads past the end of parameters such
+ * as "maddr<x" (found by tests/fuzz). */
+static const char *
+param_value (const char *params,
+             const char *name)
+{
+  gsize len = strlen (name);
+
+  const char *p = params;
+
+  while (p != NULL)
+    {
+      if (g_ascii_strncasecmp (p, name, len) == 0 && p[len] == '=')
+        return p + len + 1;
+      p = strchr (p, ';');
+      if (p != NULL)
+        p++;
+    }
+  return NULL;
+}
+
 char *
 dt_sip_uri_ip (const char *uri)
 {
@@ -32,9 +54,9 @@ dt_sip_uri_ip (const char *uri)
   char *ip = NULL;
   const char *maddr;
 
-  if (url != NULL && url->url_params && (maddr = strstr (url->url_params, "maddr=")) != NULL)
-    ip = g_strndup (maddr + 6, strcspn (maddr + 6, ";"));
-  else if (url != NULL && url->url_host && g_hostname_is_ip_address (url->url_host))
+  if (url != NULL && (maddr = param_value (url->url_params, "maddr")) != NULL)
+    ip = g_strndup (maddr, strcspn (maddr, ";"));
+  else if (url != NULL && url->url_host)
     ip = g_strdup (url->url_host);
   su_home_deinit (home);
   if (ip && ip[0] == '[')
@@ -43,6 +65,10 @@ dt_sip_uri_ip (const char *uri)
       g_free (ip);
       ip = bare;
     }
+  /* Sofia keeps IPv6 hosts in brackets, which GLib does not take; a host
+   * name (in maddr too) is for the resolver, not for us. */
+  if (ip && !g_hostname_is_ip_address (ip))
+    g_clear_pointer (&ip, g_free);
   return ip;
 }
 
