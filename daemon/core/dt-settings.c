@@ -212,11 +212,20 @@ dt_setting_coerce_variant (const DtSettingSpec *spec,
     {
     case DT_SETTING_STRING:
     case DT_SETTING_CHOICE:
-      if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
-        break;
-      if (!check_string (spec, g_variant_get_string (value, NULL), error))
-        return NULL;
-      return g_variant_ref_sink (g_variant_new_string (g_variant_get_string (value, NULL)));
+      {
+        g_autofree char *text = NULL;
+
+        if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+          break;
+        /* As from a key file (dt_settings_load_keyfile), or the value would
+         * change when the daemon stores it and reads it back. */
+        text = g_variant_dup_string (value, NULL);
+        if (!spec->secret)
+          g_strstrip (text);
+        if (!check_string (spec, text, error))
+          return NULL;
+        return g_variant_ref_sink (g_variant_new_string (text));
+      }
 
     case DT_SETTING_BOOLEAN:
       if (!g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
@@ -370,7 +379,9 @@ dt_settings_load_keyfile (DtSettings *self,
       text = g_key_file_get_string (keyfile, group, *k, error);
       if (text == NULL)
         return FALSE;
-      value = dt_setting_parse_text (spec, g_strstrip (text), error);
+      /* Ends of a line are whitespace a person typed, except in a secret,
+       * which we keep as given (GKeyFile escapes what it must). */
+      value = dt_setting_parse_text (spec, spec->secret ? text : g_strstrip (text), error);
       if (value == NULL)
         return FALSE;
       g_hash_table_insert (parsed, (gpointer) spec->key, value);

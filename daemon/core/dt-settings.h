@@ -7,8 +7,10 @@ G_BEGIN_DECLS
 /* A typed, validated set of kebab-case settings, described by a static
  * schema. The same schema reads a GKeyFile group (config and account files)
  * and an a{sv} from D-Bus, so both paths accept and reject exactly the same
- * things, with messages that start with the key. An empty string given for
- * a string setting unsets it (back to its default). */
+ * things, with messages that start with the key. Whitespace at the ends of
+ * a value is dropped (except in secrets, kept as given), the same way on
+ * both paths. An empty string given for a string setting unsets it (back to
+ * its default). */
 
 /* The longest text (a string setting, one list element, a D-Bus string
  * argument) the daemon takes, in bytes: more than any URI, path or name
