@@ -995,7 +995,8 @@ parse_options (const DtSettingSpec  *specs,
 {
   g_autoptr(DtSettings) parsed = dt_settings_new (specs);
 
-  if (options != NULL && !dt_settings_update_vardict (parsed, g_variant_ref (options), error))
+  /* @options is not floating (D-Bus arguments): update_vardict borrows it. */
+  if (options != NULL && !dt_settings_update_vardict (parsed, options, error))
     return NULL;
   return g_steal_pointer (&parsed);
 }

@@ -828,7 +828,8 @@ apply_call_options (DtManager  *self,
   g_autoptr(DtSettings) parsed = dt_settings_new (call_option_specs);
   g_autofree char *source = NULL, *sink = NULL;
 
-  if (options != NULL && !dt_settings_update_vardict (parsed, g_variant_ref (options), error))
+  /* @options is not floating (D-Bus arguments): update_vardict borrows it. */
+  if (options != NULL && !dt_settings_update_vardict (parsed, options, error))
     return FALSE;
   if (dt_settings_is_set (parsed, "audio-source") &&
       (source = check_endpoint (self, "audio-source", dt_settings_get_string (parsed, "audio-source"),

@@ -8,6 +8,7 @@
 #define DT_ERROR_PREFIX_TEST "org.dialtone.Phone1.Error."
 #include "dt-generated.h"
 #include "core/dt-dummy-backend.h"
+#include "core/dt-dummy-media.h"
 #include "core/dt-manager.h"
 #include "dbus/dt-dbus-exporter.h"
 
@@ -428,6 +429,35 @@ test_default_account_and_remove (Fixture *f, gconstpointer data)
   g_assert_cmpstr (path, ==, "/org/dialtone/Phone1/Account/1");
 }
 
+/* Call options are checked by the core's schema, and borrowed: under ASan
+ * with G_SLICE=always-malloc (the unit environment), each Dial used to leak
+ * its options (found with tests/fuzz/fuzz-settings). */
+static void
+test_dial_options (Fixture *f, gconstpointer data)
+{
+  g_autoptr(DtDummyMedia) media = dt_dummy_media_new ();
+  g_autoptr(GPtrArray) codecs = g_ptr_array_new_with_free_func ((GDestroyNotify) dt_codec_free);
+  DtCallProfile profile = { .ptime = 20, .codecs = codecs };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *account = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  g_ptr_array_add (codecs, dt_codec_new_known ("pcmu"));
+  dt_manager_set_media (f->manager, DT_MEDIA_ENGINE (media), &profile);
+  account = create_account (f, account_settings ("x", "sip:x@example.org"), &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (account);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_clear_error (&error);
+      reply = call (f, "org.dialtone.Phone1.Manager", "Dial",
+                    g_variant_new_parsed ("('sip:bob@example.org', {'hold-others': <'yes'>})"), &error);
+      g_assert_null (reply);
+      assert_dbus_error (error, DT_ERROR_PREFIX_TEST "InvalidArguments", "hold-others: expected a boolean");
+    }
+  g_assert_cmpuint (dt_manager_get_calls (f->manager)->len, ==, 0);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -441,6 +471,7 @@ main (int argc, char *argv[])
   g_test_add ("/exporter/create-account-rejects", Fixture, NULL, fixture_set_up, test_create_account_rejects, fixture_tear_down);
   g_test_add ("/exporter/duplicate-id", Fixture, NULL, fixture_set_up, test_duplicate_id, fixture_tear_down);
   g_test_add ("/exporter/update-and-password", Fixture, NULL, fixture_set_up, test_update_and_password, fixture_tear_down);
+  g_test_add ("/exporter/dial-options", Fixture, NULL, fixture_set_up, test_dial_options, fixture_tear_down);
   g_test_add ("/exporter/default-account-and-remove", Fixture, NULL, fixture_set_up, test_default_account_and_remove, fixture_tear_down);
   return g_test_run ();
 }
