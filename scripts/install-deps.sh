@@ -2,14 +2,17 @@
 # Installs what Dialtone needs from Debian 12's own packages, and nothing from anywhere else.
 #   scripts/install-deps.sh          build and demo dependencies
 #   scripts/install-deps.sh --tests  the same, plus the SIP peers and tools the test suite drives
+#   scripts/install-deps.sh --fuzz   the same, plus clang and libFuzzer for -Dfuzzing=true (tests/fuzz)
 # Idempotent: apt-get skips what is already installed.
 set -eu
 
 want_tests=no
+want_fuzz=no
 for arg in "$@"; do
     case "$arg" in
         --tests) want_tests=yes ;;
-        -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+        --fuzz) want_fuzz=yes ;;
+        -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
         *) echo "install-deps.sh: unknown option '$arg'" >&2; exit 64 ;;
     esac
 done
@@ -32,8 +35,12 @@ tests="python3 python3-gi python3-pytest python3-pytest-timeout python3-pytest-x
        kamailio kamailio-extra-modules kamailio-tls-modules kamailio-presence-modules
        baresip-core sip-tester coturn sox libsox-fmt-all espeak-ng openssl tcpdump"
 
+# Only for the fuzzing build: the normal and sanitizer builds use gcc.
+fuzz="clang-14 libclang-rt-14-dev llvm-14"
+
 pkgs="$build $run"
 [ "$want_tests" = yes ] && pkgs="$pkgs $tests"
+[ "$want_fuzz" = yes ] && pkgs="$pkgs $fuzz"
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
