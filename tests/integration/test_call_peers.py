@@ -195,7 +195,9 @@ def test_bad_invite_gets_an_error_and_the_next_call_works(harness, lan, name, ct
         finals = [r for r in responses if r.status >= 200]
         assert finals and finals[0].status == status, responses
         if status == 488:
-            assert finals[0].header("warning"), "a 488 says why"
+            warning = finals[0].header("warning")
+            assert warning, "a 488 says why"
+            assert re.fullmatch(r'399 \S+ "[^"\\]*"', warning), warning
         assert lan.manager_prop("Calls") == []
 
         # The next, good call rings as usual.
@@ -204,6 +206,32 @@ def test_bad_invite_gets_an_error_and_the_next_call_works(harness, lan, name, ct
         call = incoming(lan)
         lan.call(call, CALL, "Reject", "(u)", (486,))
         wait_state(lan, call, "terminated")
+    finally:
+        client.close()
+    assert lan.process.alive()
+
+
+# Found by the fuzzers (tests/fuzz): SDP that Sofia-SIP 1.12.11 chokes on.
+FUZZ_SDP = [
+    # Sofia's error quotes the line; the Warning must still be one header.
+    sdp().replace("t=0 0", 't=0 0\r\nx="quoted" \\'),
+    # Sofia allocates until memory runs out on these (gigabytes a second).
+    sdp() + "m=video 5000 UDP (\r\n",
+    sdp(port="4000X", proto="/AVP"),
+]
+
+
+def test_sdp_found_by_fuzzing_is_refused_quickly(harness, lan):
+    client = SipClient()
+    try:
+        for body in FUZZ_SDP:
+            start = time.monotonic()
+            responses = client.invite("127.0.0.1", lan.port, user="phone", body=body, timeout=3.0)
+            finals = [r for r in responses if r.status >= 200]
+            assert finals and finals[0].status == 488, (body, responses)
+            assert time.monotonic() - start < 2.0, body
+            assert re.fullmatch(r'399 \S+ "[^"\\]*"', finals[0].header("warning") or ""), finals[0]
+        assert lan.manager_prop("Calls") == []
     finally:
         client.close()
     assert lan.process.alive()
