@@ -365,6 +365,7 @@ dt_settings_load_keyfile (DtSettings *self,
   for (char **k = keys; *k != NULL; k++)
     {
       const DtSettingSpec *spec = dt_setting_spec_find (self->specs, *k);
+      g_autoptr(GError) read_error = NULL;
       g_autofree char *text = NULL;
       GVariant *value;
 
@@ -376,9 +377,14 @@ dt_settings_load_keyfile (DtSettings *self,
         }
 
       /* Lists are split on ',' or ';' by the parser, like defaults. */
-      text = g_key_file_get_string (keyfile, group, *k, error);
-      if (text == NULL)
-        return FALSE;
+      text = g_key_file_get_string (keyfile, group, *k, &read_error);
+      /* For a bad escape (a backslash before a quote) GKeyFile returns the
+       * text and an error. */
+      if (read_error != NULL)
+        {
+          g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "%s: %s", *k, read_error->message);
+          return FALSE;
+        }
       /* Ends of a line are whitespace a person typed, except in a secret,
        * which we keep as given (GKeyFile escapes what it must). */
       value = dt_setting_parse_text (spec, spec->secret ? text : g_strstrip (text), error);

@@ -244,6 +244,9 @@ test_keyfile_rejects (void)
     { "[account]\nfrobnicate=1\n", "frobnicate: unknown key" },
     { "[account]\nenabled=maybe\n", "enabled:" },
     { "[account]\ntransport=carrier-pigeon\n", "transport:" },
+    /* A bad escape: GKeyFile gives the text and an error (fuzz-keyfile). */
+    { "[account]\nname=al\\'ice\n", "name:" },
+    { "[account]\ncodecs=pcmu\\'x, pcma\n", "codecs:" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
