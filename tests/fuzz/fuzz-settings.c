@@ -120,8 +120,10 @@ variant_from_input (const uint8_t *data,
     {
       g_autofree char *text = g_strndup ((const char *) data, size);
 
-      /* The text parser is GLib's, and slow on deep nesting: cap it. */
-      if (size > 4096)
+      /* The text parser is GLib's, and slow on deep nesting: cap it. It
+       * also takes strings that are not UTF-8 to g_variant_new_string(),
+       * a critical; what arrives from the bus is checked already. */
+      if (size > 4096 || !g_utf8_validate (text, -1, NULL))
         return NULL;
       return g_variant_parse (G_VARIANT_TYPE_VARDICT, text, NULL, NULL, NULL);
     }
