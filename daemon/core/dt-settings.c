@@ -345,6 +345,17 @@ merge_parsed (DtSettings *self,
     }
 }
 
+/* An odd run of backslashes at the end: the last escapes nothing. */
+static gboolean
+ends_in_escape (const char *raw)
+{
+  gsize len = raw ? strlen (raw) : 0, run = 0;
+
+  while (run < len && raw[len - 1 - run] == '\\')
+    run++;
+  return run % 2 == 1;
+}
+
 gboolean
 dt_settings_load_keyfile (DtSettings *self,
                           GKeyFile   *keyfile,
@@ -366,6 +377,7 @@ dt_settings_load_keyfile (DtSettings *self,
     {
       const DtSettingSpec *spec = dt_setting_spec_find (self->specs, *k);
       g_autoptr(GError) read_error = NULL;
+      g_autofree char *raw = NULL;
       g_autofree char *text = NULL;
       GVariant *value;
 
@@ -376,6 +388,16 @@ dt_settings_load_keyfile (DtSettings *self,
           return FALSE;
         }
 
+      /* GLib 2.74 sets its error twice (a warning, fatal under
+       * G_DEBUG=fatal-warnings) for a value that ends in an escape
+       * character after a bad escape: refuse those before it reads them. */
+      raw = g_key_file_get_value (keyfile, group, *k, NULL);
+      if (ends_in_escape (raw))
+        {
+          g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
+                       "%s: the value ends in an escape character", *k);
+          return FALSE;
+        }
       /* Lists are split on ',' or ';' by the parser, like defaults. */
       text = g_key_file_get_string (keyfile, group, *k, &read_error);
       /* For a bad escape (a backslash before a quote) GKeyFile returns the

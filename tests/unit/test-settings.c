@@ -247,6 +247,7 @@ test_keyfile_rejects (void)
     /* A bad escape: GKeyFile gives the text and an error (fuzz-keyfile). */
     { "[account]\nname=al\\'ice\n", "name:" },
     { "[account]\ncodecs=pcmu\\'x, pcma\n", "codecs:" },
+    { "[account]\nname=a\\=b\\\n", "name:" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
