@@ -27,6 +27,6 @@ cd "$work"
 G_SLICE=always-malloc G_DEBUG=gc-friendly \
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-exec nice -n 19 "$binary" $dict -max_total_time="$seconds" -timeout=5 -rss_limit_mb=1024 \
+exec nice -n 19 "$binary" ${dict:+"$dict"} -max_total_time="$seconds" -timeout=5 -rss_limit_mb=1024 \
     -jobs=1 -workers=1 -print_final_stats=1 \
     -artifact_prefix="$work/artifacts/" "$work/corpus" >"$work/driver.log" 2>&1
