@@ -4,7 +4,9 @@ import pathlib
 import re
 import signal
 import socket
+import shutil
 import subprocess
+import tempfile
 import time
 
 from gi.repository import Gio, GLib
@@ -146,13 +148,17 @@ class Bus:
         self.harness = harness
         self.dir = harness.mkdir(name)
         self.config = self.dir / "bus.conf"
+        # A unix socket's path is at most 107 bytes, and test folders (the
+        # more so under pytest-xdist) can be longer: the socket lives in a
+        # short folder of its own, removed when the test ends.
+        self.socket_dir = pathlib.Path(tempfile.mkdtemp(prefix="dt-bus-", dir="/tmp"))
         services = "".join(f"<servicedir>{d}</servicedir>" for d in service_dirs)
         self.config.write_text(f"""<!DOCTYPE busconfig PUBLIC
  "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>session</type>
-  <listen>unix:dir={self.dir}</listen>
+  <listen>unix:dir={self.socket_dir}</listen>
   <auth>EXTERNAL</auth>
   {services}
   <policy context="default">
@@ -437,6 +443,9 @@ class Harness:
                     problems.append(f"{d.name} exited with {rc} on SIGTERM")
         for p in reversed(self.processes):
             p.kill()
+        for bus in self.buses:
+            if getattr(bus, "socket_dir", None) is not None:
+                shutil.rmtree(bus.socket_dir, ignore_errors=True)
         for d in self.daemons:
             report = sanitizer_report(d.output())
             if report:
