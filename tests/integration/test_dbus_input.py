@@ -14,8 +14,8 @@ import wave
 import pytest
 from gi.repository import Gio, GLib
 
-from harness import free_port
-from test_calls import CALL, config, dial, incoming, answer, wait_state
+from test_call_control import connect, lan_daemon
+from test_calls import CALL, wait_state
 
 ROOT = "/org/dialtone/Phone1"
 MANAGER = "org.dialtone.Phone1.Manager"
@@ -46,24 +46,6 @@ def write_wav(path, seconds=1.0, rate=8000):
         w.setframerate(rate)
         w.writeframes(b"\0\0" * int(rate * seconds))
     return path
-
-
-def lan_daemon(harness, name, extra=""):
-    d = harness.daemon(name, config=config("pcmu", extra)).start()
-    d.port = free_port()
-    d.add_account("lan", address=f"sip:{name}@127.0.0.1", local_address="127.0.0.1", local_port=d.port,
-                  allow_direct_calls=True)
-    d.wait_account("lan", "unregistered", "no-registrar")
-    return d
-
-
-def connect(a, b):
-    call_a = dial(a, f"sip:b@127.0.0.1:{b.port}")
-    call_b = incoming(b)
-    answer(b, call_b)
-    wait_state(a, call_a, "active")
-    wait_state(b, call_b, "active")
-    return call_a, call_b
 
 
 def test_bad_arguments_get_named_errors(harness):
