@@ -429,8 +429,13 @@ sip_account_unregister (DtBackend *backend,
 static void
 maybe_finish_shutdown (DtSipBackend *self)
 {
-  if (self->shutdown_task != NULL && self->retiring->len == 0)
-    g_task_return_boolean (g_steal_pointer (&self->shutdown_task), TRUE);
+  g_autoptr(GTask) task = NULL;
+
+  if (self->shutdown_task == NULL || self->retiring->len != 0)
+    return;
+  /* Returning a result does not give up our reference to the task. */
+  task = g_steal_pointer (&self->shutdown_task);
+  g_task_return_boolean (task, TRUE);
 }
 
 static gboolean
