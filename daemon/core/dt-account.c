@@ -417,6 +417,34 @@ dt_account_get_srtp_suites (DtAccount     *self,
   return count;
 }
 
+/* The account's encryption policy on @desc, with a fresh random key for
+ * each of its suites (tags from 1, in its order). */
+void
+dt_account_describe_encryption (DtAccount          *self,
+                                DtMediaDescription *desc)
+{
+  DtCryptoSuite suites[DT_CRYPTO_SUITE_COUNT];
+  guint count;
+
+  desc->encryption = dt_account_get_media_encryption (self);
+  desc->secure_profile = desc->encryption == DT_MEDIA_ENCRYPTION_MANDATORY;
+  if (desc->encryption == DT_MEDIA_ENCRYPTION_NONE)
+    return;
+  count = dt_account_get_srtp_suites (self, suites);
+  for (guint i = 0; i < count; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      DtCrypto *crypto = dt_crypto_new_random (suites[i], i + 1, &error);
+
+      if (crypto == NULL)
+        {
+          g_warning ("Account %s: %s", dt_account_get_id (self), error->message);
+          return;
+        }
+      g_ptr_array_add (desc->cryptos, crypto);
+    }
+}
+
 static void
 warn_about_sdes_in_clear (DtAccount *self)
 {

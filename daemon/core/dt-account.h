@@ -42,6 +42,8 @@ const DtSettings *dt_account_get_settings (DtAccount        *self);
 DtMediaEncryption dt_account_get_media_encryption (DtAccount *self);
 guint       dt_account_get_srtp_suites   (DtAccount         *self,
                                           DtCryptoSuite      suites[DT_CRYPTO_SUITE_COUNT]);
+void        dt_account_describe_encryption (DtAccount       *self,
+                                            DtMediaDescription *desc);
 
 /* Policy, driven by the manager and D-Bus. */
 void        dt_account_start             (DtAccount         *self);

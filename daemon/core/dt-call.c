@@ -249,26 +249,7 @@ capabilities (DtCall *self)
   desc->ptime = self->profile->ptime;
   desc->direction = DT_MEDIA_DIRECTION_SENDRECV;
   /* SDES: a fresh key per call for every suite we offer or may answer. */
-  desc->encryption = dt_account_get_media_encryption (self->account);
-  desc->secure_profile = desc->encryption == DT_MEDIA_ENCRYPTION_MANDATORY;
-  if (desc->encryption != DT_MEDIA_ENCRYPTION_NONE)
-    {
-      DtCryptoSuite suites[DT_CRYPTO_SUITE_COUNT];
-      guint count = dt_account_get_srtp_suites (self->account, suites);
-
-      for (guint i = 0; i < count; i++)
-        {
-          g_autoptr(GError) error = NULL;
-          DtCrypto *crypto = dt_crypto_new_random (suites[i], i + 1, &error);
-
-          if (crypto == NULL)
-            {
-              g_warning ("Call %u: %s", self->index, error->message);
-              break;
-            }
-          g_ptr_array_add (desc->cryptos, crypto);
-        }
-    }
+  dt_account_describe_encryption (self->account, desc);
   /* What the profile wants, as far as this machine can play it. */
   {
     g_autoptr(GPtrArray) available = dt_media_engine_get_codecs (self->engine);

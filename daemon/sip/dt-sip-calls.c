@@ -282,21 +282,8 @@ dt_sip_calls_incoming_invite (SipAccount   *sa,
           probe->port = 9;
           for (guint i = 0; i < sa->backend->codecs->len; i++)
             g_ptr_array_add (probe->codecs, dt_codec_copy (sa->backend->codecs->pdata[i]));
-          /* Every suite, with a key never used: the call makes its own. */
-          probe->encryption = dt_account_get_media_encryption (sa->account);
-          if (probe->encryption != DT_MEDIA_ENCRYPTION_NONE)
-            {
-              DtCryptoSuite suites[DT_CRYPTO_SUITE_COUNT];
-              guint count = dt_account_get_srtp_suites (sa->account, suites);
-
-              for (guint i = 0; i < count; i++)
-                {
-                  DtCrypto *crypto = g_new0 (DtCrypto, 1);
-
-                  crypto->suite = suites[i];
-                  g_ptr_array_add (probe->cryptos, crypto);
-                }
-            }
+          /* The probe's keys are never used: the call makes its own. */
+          dt_account_describe_encryption (sa->account, probe);
           if (dt_sdp_answer (offer, probe, &answer, &remote, &error))
             {
               dt_media_description_free (answer);
