@@ -36,7 +36,7 @@ dtctl_cmd_account_list (DtCtl              *ctl,
 
   if (ctl->json)
     {
-      JsonArray *array = json_array_new ();
+      g_autoptr(JsonArray) array = json_array_new ();   /* the node takes its own reference */
       g_autoptr(JsonNode) root = json_node_init_array (json_node_alloc (), array);
 
       for (GList *l = accounts; l; l = l->next)

@@ -386,7 +386,7 @@ dtctl_cmd_calls (DtCtl              *ctl,
 
   if (ctl->json)
     {
-      JsonArray *array = json_array_new ();
+      g_autoptr(JsonArray) array = json_array_new ();   /* the node takes its own reference */
       g_autoptr(JsonNode) root = json_node_init_array (json_node_alloc (), array);
 
       for (GList *l = calls; l; l = l->next)

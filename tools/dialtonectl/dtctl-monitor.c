@@ -113,13 +113,19 @@ on_object_added (GDBusObjectManager *manager,
     {
       GDBusProxy *proxy = G_DBUS_PROXY (l->data);
       g_auto(GStrv) names = g_dbus_proxy_get_cached_property_names (proxy);
+      g_autoptr(GVariant) properties = NULL;
       GVariantBuilder b;
 
       g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
       for (char **n = names; n && *n; n++)
-        g_variant_builder_add (&b, "{sv}", *n, g_dbus_proxy_get_cached_property (proxy, *n));
+        {
+          g_autoptr(GVariant) value = g_dbus_proxy_get_cached_property (proxy, *n);
+
+          g_variant_builder_add (&b, "{sv}", *n, value);
+        }
+      properties = g_variant_ref_sink (g_variant_builder_end (&b));
       emit (m, "added", g_dbus_object_get_object_path (object),
-            g_dbus_proxy_get_interface_name (proxy), NULL, g_variant_builder_end (&b));
+            g_dbus_proxy_get_interface_name (proxy), NULL, properties);
     }
   g_list_free_full (interfaces, g_object_unref);
 }

@@ -4,10 +4,13 @@ static JsonNode *
 paths_to_json (const char * const *paths)
 {
   JsonArray *array = json_array_new ();
+  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
 
   for (const char * const *p = paths; p && *p; p++)
     json_array_add_string_element (array, *p);
-  return json_node_init_array (json_node_alloc (), array);
+  /* json_node_init_array would take a reference of its own. */
+  json_node_take_array (node, array);
+  return node;
 }
 
 static void

@@ -22,6 +22,7 @@ SANITIZER_ENV = {
     "ASAN_OPTIONS": "detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=0",
     "LSAN_OPTIONS": f"suppressions={SOURCE_DIR / 'tests' / 'lsan.supp'}:print_suppressions=0",
     "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
+    "G_SLICE": "always-malloc",
 }
 
 
