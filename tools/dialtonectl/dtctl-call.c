@@ -443,7 +443,7 @@ read_statistics (DtCtl      *ctl,
   g_autoptr(GVariant) reply = NULL;
   GVariant *value = NULL;
 
-  reply = g_dbus_connection_call_sync (ctl->connection, dtctl_bus_name (ctl),
+  reply = g_dbus_connection_call_sync (ctl->connection, g_dbus_proxy_get_name (G_DBUS_PROXY (call)),
                                        g_dbus_proxy_get_object_path (G_DBUS_PROXY (call)),
                                        "org.freedesktop.DBus.Properties", "Get",
                                        g_variant_new ("(ss)", "org.dialtone.Phone1.Call", "Statistics"),
