@@ -86,8 +86,9 @@ def test_clean_call_counts_packets_both_ways(harness):
     b.call(call_b, CALL, "Hangup")
     wait_state(a, call_a, "terminated")
     assert statistics(a, call_a) == {}
+    # The ended call lingers a while on the bus: nothing to show for it.
     r = a.ctl("stats", call_a)
-    assert r.returncode == 3 or "No audio" in r.stdout, r
+    assert r.returncode == 0 and r.stdout.startswith("No audio is running in call"), r
 
 
 def rtp_packet(seq, timestamp, ssrc=0x5EED):
