@@ -2140,6 +2140,9 @@ add_source_stats (const GstStructure *source,
         stats->packets_received += packets;
       if (!gst_structure_get_int (source, "clock-rate", &rate) || rate <= 0)
         rate = (gint) codec_rate;
+      /* GStreamer 1.22 miscomputes it (absurdly large) when arrival time
+       * minus timestamp wraps around 2^32 between packets: a sender whose
+       * timestamps start near 0, not at a random base as RFC 3550 asks. */
       if (rate > 0 && gst_structure_get_uint (source, "jitter", &jitter))
         stats->jitter_ms = MAX (stats->jitter_ms, jitter * 1000.0 / rate);
     }
