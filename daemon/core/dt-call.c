@@ -1204,6 +1204,29 @@ dt_call_get_media_info (DtCall *self)
   return dt_media_session_get_info (self->media);
 }
 
+/* a{sv} for Call.Statistics, read from the media session when asked:
+ * empty while no audio runs (before media, after the end). */
+GVariant *
+dt_call_get_statistics (DtCall *self)
+{
+  DtMediaStatistics stats;
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  if (self->media != NULL && self->media_started && !dt_call_is_ended (self) &&
+      dt_media_session_get_statistics (self->media, &stats))
+    {
+      g_variant_builder_add (&b, "{sv}", "packets-sent", g_variant_new_uint64 (stats.packets_sent));
+      g_variant_builder_add (&b, "{sv}", "packets-received", g_variant_new_uint64 (stats.packets_received));
+      g_variant_builder_add (&b, "{sv}", "packets-lost", g_variant_new_uint64 (stats.packets_lost));
+      g_variant_builder_add (&b, "{sv}", "packets-late", g_variant_new_uint64 (stats.packets_late));
+      g_variant_builder_add (&b, "{sv}", "jitter-ms", g_variant_new_double (stats.jitter_ms));
+      if (stats.rtt_ms >= 0)
+        g_variant_builder_add (&b, "{sv}", "rtt-ms", g_variant_new_double (stats.rtt_ms));
+    }
+  return g_variant_builder_end (&b);
+}
+
 static void
 dt_call_get_property (GObject    *object,
                       guint       prop_id,

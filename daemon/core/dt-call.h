@@ -60,6 +60,7 @@ gint64            dt_call_get_answered_usec  (DtCall *self);
 gint64            dt_call_get_ended_usec     (DtCall *self);
 const char       *dt_call_get_codec          (DtCall *self);
 GVariant         *dt_call_get_media_info     (DtCall *self);
+GVariant         *dt_call_get_statistics     (DtCall *self);
 gboolean          dt_call_is_ended           (DtCall *self);
 
 /* Endpoints for this call only (Dial/Answer options); NULL keeps the

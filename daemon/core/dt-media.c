@@ -113,6 +113,16 @@ dt_media_session_get_info (DtMediaSession *self)
   return DT_MEDIA_SESSION_GET_IFACE (self)->get_info (self);
 }
 
+gboolean
+dt_media_session_get_statistics (DtMediaSession    *self,
+                                 DtMediaStatistics *stats)
+{
+  DtMediaSessionInterface *iface = DT_MEDIA_SESSION_GET_IFACE (self);
+
+  *stats = (DtMediaStatistics) { .rtt_ms = -1 };
+  return iface->get_statistics != NULL && iface->get_statistics (self, stats);
+}
+
 G_DEFINE_INTERFACE (DtMediaEngine, dt_media_engine, G_TYPE_OBJECT)
 
 static void

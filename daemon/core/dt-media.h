@@ -38,6 +38,18 @@ typedef struct {
   gboolean    detect_inband_dtmf; /* listen for DTMF tones in the received audio */
 } DtMediaSessionConfig;
 
+/* A running session's RTP counters, for Call.Statistics. They count the
+ * current stream: a restart that rebuilds it (new codec or address)
+ * starts them again. */
+typedef struct {
+  guint64 packets_sent;
+  guint64 packets_received;
+  guint64 packets_lost;   /* sequence gaps the jitter buffer gave up on */
+  guint64 packets_late;   /* arrived after their time to play: dropped */
+  double  jitter_ms;      /* RFC 3550 interarrival jitter of what we receive */
+  double  rtt_ms;         /* from RTCP reports; < 0 while not known */
+} DtMediaStatistics;
+
 #define DT_TYPE_MEDIA_SESSION (dt_media_session_get_type ())
 G_DECLARE_INTERFACE (DtMediaSession, dt_media_session, DT, MEDIA_SESSION, GObject)
 
@@ -52,6 +64,10 @@ struct _DtMediaSessionInterface {
                                     GError                  **error);
   void        (*stop)              (DtMediaSession           *self);
   GVariant   *(*get_info)          (DtMediaSession           *self);
+  /* FALSE when no audio runs (not started, stopped). Asked on demand: a
+   * session keeps no timer for it. */
+  gboolean    (*get_statistics)    (DtMediaSession           *self,
+                                    DtMediaStatistics        *stats);
 
   /* Call automation, on a started session. */
   void        (*set_muted)         (DtMediaSession           *self,
@@ -95,6 +111,8 @@ gboolean    dt_media_session_start             (DtMediaSession           *self,
                                                 GError                  **error);
 void        dt_media_session_stop              (DtMediaSession           *self);
 GVariant   *dt_media_session_get_info          (DtMediaSession           *self);
+gboolean    dt_media_session_get_statistics    (DtMediaSession           *self,
+                                                DtMediaStatistics        *stats);
 void        dt_media_session_set_muted         (DtMediaSession           *self,
                                                 gboolean                  muted);
 gboolean    dt_media_session_send_dtmf         (DtMediaSession           *self,

@@ -620,6 +620,18 @@ handle_call_reject (DtGenCall             *skeleton,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static GVariant *
+read_call_property (GDBusInterfaceSkeleton *skeleton,
+                    const char             *property,
+                    gpointer                user_data)
+{
+  ExportedCall *ec = user_data;
+
+  if (g_str_equal (property, "Statistics"))
+    return dt_call_get_statistics (ec->call);
+  return NULL;
+}
+
 static gboolean
 write_call_property (GDBusInterfaceSkeleton  *skeleton,
                      const char              *property,
@@ -812,6 +824,7 @@ exported_call_free (ExportedCall *ec)
 {
   g_signal_handlers_disconnect_by_data (ec->call, ec);
   g_signal_handlers_disconnect_by_data (ec->skeleton, ec);
+  dt_dbus_skeleton_set_reader (ec->skeleton, NULL, NULL);
   if (ec->exporter->exported)
     g_dbus_object_manager_server_unexport (ec->exporter->object_manager, ec->path);
   g_object_unref (ec->skeleton);
@@ -845,6 +858,7 @@ on_call_added (DtManager      *manager,
   ec->call = g_object_ref (call);
   ec->path = call_path (call);
   ec->skeleton = dt_dbus_call_skeleton_new (write_call_property, ec);
+  dt_dbus_skeleton_set_reader (ec->skeleton, read_call_property, ec);
   sync_call (ec);
   g_signal_connect (ec->skeleton, "handle-answer", G_CALLBACK (handle_call_answer), ec);
   g_signal_connect (ec->skeleton, "handle-hangup", G_CALLBACK (handle_call_hangup), ec);

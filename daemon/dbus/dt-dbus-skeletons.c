@@ -5,10 +5,98 @@ typedef struct {
   gpointer             user_data;
 } Writer;
 
+typedef struct {
+  DtDbusPropertyReader reader;
+  gpointer             user_data;
+} Reader;
+
 static GQuark
 writer_quark (void)
 {
   return g_quark_from_static_string ("dt-dbus-property-writer");
+}
+
+static GQuark
+reader_quark (void)
+{
+  return g_quark_from_static_string ("dt-dbus-property-reader");
+}
+
+/* The generated class our subclass derives from. */
+static GDBusInterfaceSkeletonClass *
+generated_class (gpointer skeleton)
+{
+  return g_type_class_peek_parent (G_OBJECT_GET_CLASS (skeleton));
+}
+
+static GVariant *
+read_live (GDBusInterfaceSkeleton *skeleton,
+           const char             *property_name)
+{
+  Reader *r = g_object_get_qdata (G_OBJECT (skeleton), reader_quark ());
+  GVariant *value = r ? r->reader (skeleton, property_name, r->user_data) : NULL;
+
+  return value ? g_variant_ref_sink (value) : NULL;
+}
+
+static GVariant *
+live_get_property (GDBusConnection  *connection,
+                   const char       *sender,
+                   const char       *object_path,
+                   const char       *interface_name,
+                   const char       *property_name,
+                   GError          **error,
+                   gpointer          user_data)
+{
+  GDBusInterfaceSkeleton *skeleton = user_data;
+  GVariant *value = read_live (skeleton, property_name);
+
+  if (value != NULL)
+    return value;
+  return generated_class (skeleton)->get_vtable (skeleton)->get_property (
+    connection, sender, object_path, interface_name, property_name, error, user_data);
+}
+
+/* What InterfacesAdded and GetManagedObjects carry. */
+static GVariant *
+live_get_properties (GDBusInterfaceSkeleton *skeleton)
+{
+  g_autoptr(GVariant) stored = generated_class (skeleton)->get_properties (skeleton);
+  GVariantBuilder b;
+  GVariantIter iter;
+  const char *name;
+  GVariant *value;
+
+  if (g_object_get_qdata (G_OBJECT (skeleton), reader_quark ()) == NULL)
+    return g_steal_pointer (&stored);
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_iter_init (&iter, stored);
+  while (g_variant_iter_next (&iter, "{&sv}", &name, &value))
+    {
+      g_autoptr(GVariant) live = read_live (skeleton, name);
+
+      g_variant_builder_add (&b, "{sv}", name, live ? live : value);
+      g_variant_unref (value);
+    }
+  return g_variant_builder_end (&b);
+}
+
+void
+dt_dbus_skeleton_set_reader (gpointer             skeleton,
+                             DtDbusPropertyReader reader,
+                             gpointer             user_data)
+{
+  Reader *r;
+
+  if (reader == NULL)
+    {
+      g_object_set_qdata (G_OBJECT (skeleton), reader_quark (), NULL);
+      return;
+    }
+  r = g_new0 (Reader, 1);
+  r->reader = reader;
+  r->user_data = user_data;
+  g_object_set_qdata_full (G_OBJECT (skeleton), reader_quark (), r, g_free);
 }
 
 static gboolean
@@ -34,7 +122,8 @@ guarded_set_property (GDBusConnection  *connection,
   return w->writer (skeleton, property_name, value, w->user_data, error);
 }
 
-/* One vtable per class: the generated one with set_property replaced. */
+/* One vtable per class: the generated one with set_property replaced, and
+ * get_property asking the reader first. */
 static GDBusInterfaceVTable *
 guarded_vtable (GDBusInterfaceVTable *parent)
 {
@@ -42,6 +131,7 @@ guarded_vtable (GDBusInterfaceVTable *parent)
 
   *vtable = *parent;
   vtable->set_property = guarded_set_property;
+  vtable->get_property = live_get_property;
   return vtable;
 }
 
@@ -78,6 +168,7 @@ static void
 dt_dbus_manager_skeleton_class_init (DtDbusManagerSkeletonClass *klass)
 {
   G_DBUS_INTERFACE_SKELETON_CLASS (klass)->get_vtable = manager_get_vtable;
+  G_DBUS_INTERFACE_SKELETON_CLASS (klass)->get_properties = live_get_properties;
 }
 
 static void
@@ -116,6 +207,7 @@ static void
 dt_dbus_account_skeleton_class_init (DtDbusAccountSkeletonClass *klass)
 {
   G_DBUS_INTERFACE_SKELETON_CLASS (klass)->get_vtable = account_get_vtable;
+  G_DBUS_INTERFACE_SKELETON_CLASS (klass)->get_properties = live_get_properties;
 }
 
 static void
@@ -154,6 +246,7 @@ static void
 dt_dbus_call_skeleton_class_init (DtDbusCallSkeletonClass *klass)
 {
   G_DBUS_INTERFACE_SKELETON_CLASS (klass)->get_vtable = call_get_vtable;
+  G_DBUS_INTERFACE_SKELETON_CLASS (klass)->get_properties = live_get_properties;
 }
 
 static void

@@ -2113,6 +2113,136 @@ session_get_info (DtMediaSession *session)
   return g_variant_builder_end (&b);
 }
 
+/* Call.Statistics, read from rtpbin when asked (reading element
+ * properties is thread-safe). Sent and received counts, jitter and round
+ * trip come from the RTP session's sources; lost and late packets from the
+ * jitter buffers, which know which sequence numbers never came, where
+ * RTCP's "packets-lost" is an estimate from the highest one seen. */
+static void
+add_source_stats (const GstStructure *source,
+                  guint               codec_rate,
+                  DtMediaStatistics  *stats)
+{
+  gboolean internal = FALSE, have_rb = FALSE;
+  guint64 packets = 0;
+  guint jitter = 0, lsr = 0, round_trip = 0;
+  gint rate = 0;
+
+  gst_structure_get_boolean (source, "internal", &internal);
+  if (internal)
+    {
+      if (gst_structure_get_uint64 (source, "packets-sent", &packets))
+        stats->packets_sent += packets;
+    }
+  else
+    {
+      if (gst_structure_get_uint64 (source, "packets-received", &packets))
+        stats->packets_received += packets;
+      if (!gst_structure_get_int (source, "clock-rate", &rate) || rate <= 0)
+        rate = (gint) codec_rate;
+      /* GStreamer 1.22 miscomputes it (absurdly large) when arrival time
+       * minus timestamp wraps around 2^32 between packets: a sender whose
+       * timestamps start near 0, not at a random base as RFC 3550 asks. */
+      if (rate > 0 && gst_structure_get_uint (source, "jitter", &jitter))
+        stats->jitter_ms = MAX (stats->jitter_ms, jitter * 1000.0 / rate);
+    }
+  /* The report blocks about our stream are kept on the source that sent
+   * them. The round trip needs the reporter to have seen one of our sender
+   * reports: with no LSR there is none yet. */
+  if (gst_structure_get_boolean (source, "have-rb", &have_rb) && have_rb &&
+      gst_structure_get_uint (source, "rb-lsr", &lsr) && lsr != 0 &&
+      gst_structure_get_uint (source, "rb-round-trip", &round_trip))
+    stats->rtt_ms = round_trip * 1000.0 / 65536;  /* NTP short format: 1/65536 s */
+}
+
+typedef struct {
+  DtMediaStatistics stats;
+  guint             codec_rate;  /* for a source that does not know its own */
+} Tally;
+
+static void
+add_session_stats (const GValue *item,
+                   gpointer      user_data)
+{
+  Tally *tally = user_data;
+  GstElement *rtpbin = g_value_get_object (item);
+  g_autoptr(GstElement) session = NULL;
+  g_autoptr(GstStructure) session_stats = NULL;
+  const GValue *sources;
+
+  g_signal_emit_by_name (rtpbin, "get-session", 0, &session);
+  if (session == NULL)
+    return;
+  g_object_get (session, "stats", &session_stats, NULL);
+  sources = session_stats ? gst_structure_get_value (session_stats, "source-stats") : NULL;
+  if (sources == NULL || !G_VALUE_HOLDS_BOXED (sources))
+    return;
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS  /* rtpsession hands a GValueArray */
+  {
+    GValueArray *array = G_VALUE_TYPE (sources) == g_value_array_get_type () ? g_value_get_boxed (sources) : NULL;
+
+    for (guint i = 0; array != NULL && i < array->n_values; i++)
+      {
+        const GValue *source = g_value_array_get_nth (array, i);
+
+        if (GST_VALUE_HOLDS_STRUCTURE (source))
+          add_source_stats (gst_value_get_structure (source), tally->codec_rate, &tally->stats);
+      }
+  }
+  G_GNUC_END_IGNORE_DEPRECATIONS
+}
+
+static void
+add_jitterbuffer_stats (const GValue *item,
+                        gpointer      user_data)
+{
+  DtMediaStatistics *stats = &((Tally *) user_data)->stats;
+  g_autoptr(GstStructure) jb_stats = NULL;
+  guint64 lost = 0, late = 0;
+
+  g_object_get (g_value_get_object (item), "stats", &jb_stats, NULL);
+  if (jb_stats != NULL && gst_structure_get_uint64 (jb_stats, "num-lost", &lost))
+    stats->packets_lost += lost;
+  if (jb_stats != NULL && gst_structure_get_uint64 (jb_stats, "num-late", &late))
+    stats->packets_late += late;
+}
+
+/* Sums what @func finds in the pipeline's elements made by @factory,
+ * starting again if the pipeline changes under the iteration. */
+static void
+sum_elements (GstElement                 *pipeline,
+              const char                 *factory,
+              GstIteratorForeachFunction  func,
+              Tally                      *tally)
+{
+  g_autoptr(GstIterator) it = gst_bin_iterate_all_by_element_factory_name (GST_BIN (pipeline), factory);
+  DtMediaStatistics start = tally->stats;
+
+  while (gst_iterator_foreach (it, func, tally) == GST_ITERATOR_RESYNC)
+    {
+      tally->stats = start;
+      gst_iterator_resync (it);
+    }
+}
+
+static gboolean
+session_get_statistics (DtMediaSession    *session,
+                        DtMediaStatistics *stats)
+{
+  DtGstSession *self = DT_GST_SESSION (session);
+  const DtCodec *codec;
+  Tally tally = { .stats = *stats };
+
+  if (self->pipeline == NULL || self->stopped || self->remote == NULL)
+    return FALSE;
+  codec = dt_media_description_audio_codec (self->remote);
+  tally.codec_rate = codec ? codec->clock_rate : 0;
+  sum_elements (self->pipeline, "rtpbin", add_session_stats, &tally);
+  sum_elements (self->pipeline, "rtpjitterbuffer", add_jitterbuffer_stats, &tally);
+  *stats = tally.stats;
+  return TRUE;
+}
+
 static void
 dt_gst_session_iface_init (DtMediaSessionInterface *iface)
 {
@@ -2121,6 +2251,7 @@ dt_gst_session_iface_init (DtMediaSessionInterface *iface)
   iface->start = session_start;
   iface->stop = session_stop;
   iface->get_info = session_get_info;
+  iface->get_statistics = session_get_statistics;
   iface->set_muted = session_set_muted;
   iface->send_dtmf = session_send_dtmf;
   iface->play_file = session_play_file;

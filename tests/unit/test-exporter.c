@@ -458,6 +458,104 @@ test_dial_options (Fixture *f, gconstpointer data)
   g_assert_cmpuint (dt_manager_get_calls (f->manager)->len, ==, 0);
 }
 
+static GVariant *
+get_call_property (Fixture *f, const char *path, const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = call_at (f, path, "org.freedesktop.DBus.Properties", "Get",
+                                       g_variant_new ("(ss)", "org.dialtone.Phone1.Call", name), &error);
+  GVariant *value;
+
+  g_assert_no_error (error);
+  g_variant_get (reply, "(v)", &value);
+  return value;
+}
+
+static guint64
+stat_u64 (GVariant *stats, const char *key)
+{
+  guint64 value = 0;
+
+  if (!g_variant_lookup (stats, key, "t", &value))
+    g_error ("Statistics has no %s (t): %s", key, g_variant_print (stats, TRUE));
+  return value;
+}
+
+/* Statistics is read from the media session at each Get, GetAll and
+ * object-manager snapshot (the dummy's counters grow with every read), and
+ * is empty before the audio and after the end. */
+static void
+test_call_statistics (Fixture *f, gconstpointer data)
+{
+  g_autoptr(DtDummyMedia) media = dt_dummy_media_new ();
+  g_autoptr(GPtrArray) codecs = g_ptr_array_new_with_free_func ((GDestroyNotify) dt_codec_free);
+  DtCallProfile profile = { .ptime = 20, .codecs = codecs };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *account = NULL, *path = NULL;
+  g_autoptr(GVariant) reply = NULL, first = NULL, second = NULL, all = NULL, objects = NULL;
+  g_autoptr(GVariant) all_stats = NULL, ended = NULL, snapshot = NULL;
+  DtCall *c;
+  double jitter = 0, rtt = 0;
+  gint64 deadline;
+
+  g_ptr_array_add (codecs, dt_codec_new_known ("pcmu"));
+  dt_manager_set_media (f->manager, DT_MEDIA_ENGINE (media), &profile);
+  account = create_account (f, account_settings ("x", "sip:x@example.org"), &error);
+  g_assert_no_error (error);
+  reply = call (f, "org.dialtone.Phone1.Manager", "Dial",
+                g_variant_new_parsed ("('sip:bob@example.org', @a{sv} {})"), &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(o)", &path);
+  c = g_ptr_array_index (dt_manager_get_calls (f->manager), 0);
+
+  /* The dummy remote answers on a later iteration. */
+  deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+  while (dt_call_get_state (c) != DT_CALL_STATE_ACTIVE && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (dt_call_get_state (c), ==, DT_CALL_STATE_ACTIVE);
+
+  first = get_call_property (f, path, "Statistics");
+  second = get_call_property (f, path, "Statistics");
+  g_assert_cmpstr (g_variant_get_type_string (first), ==, "a{sv}");
+  g_assert_cmpuint (stat_u64 (first, "packets-sent"), ==, 50);
+  g_assert_cmpuint (stat_u64 (first, "packets-received"), ==, 49);
+  g_assert_cmpuint (stat_u64 (first, "packets-lost"), ==, 1);
+  g_assert_cmpuint (stat_u64 (first, "packets-late"), ==, 0);
+  g_assert_true (g_variant_lookup (first, "jitter-ms", "d", &jitter));
+  g_assert_true (g_variant_lookup (first, "rtt-ms", "d", &rtt));
+  g_assert_cmpfloat (jitter, ==, 1.5);
+  g_assert_cmpfloat (rtt, ==, 0.25);
+  g_assert_cmpuint (stat_u64 (second, "packets-sent"), ==, 100);
+
+  g_variant_unref (reply);
+  reply = call_at (f, path, "org.freedesktop.DBus.Properties", "GetAll",
+                   g_variant_new ("(s)", "org.dialtone.Phone1.Call"), &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(@a{sv})", &all);
+  all_stats = g_variant_lookup_value (all, "Statistics", G_VARIANT_TYPE_VARDICT);
+  g_assert_nonnull (all_stats);
+  g_assert_cmpuint (stat_u64 (all_stats, "packets-sent"), ==, 150);
+
+  g_variant_unref (reply);
+  reply = call (f, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(@a{oa{sa{sv}}})", &objects);
+  snapshot = g_variant_lookup_value (objects, path, NULL);
+  g_assert_nonnull (snapshot);
+  g_clear_pointer (&all, g_variant_unref);
+  all = g_variant_lookup_value (snapshot, "org.dialtone.Phone1.Call", G_VARIANT_TYPE_VARDICT);
+  g_clear_pointer (&all_stats, g_variant_unref);
+  all_stats = g_variant_lookup_value (all, "Statistics", G_VARIANT_TYPE_VARDICT);
+  g_assert_cmpuint (stat_u64 (all_stats, "packets-sent"), ==, 200);
+
+  g_variant_unref (reply);
+  reply = call_at (f, path, "org.dialtone.Phone1.Call", "Hangup", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (dt_call_is_ended (c));
+  ended = get_call_property (f, path, "Statistics");
+  g_assert_cmpuint (g_variant_n_children (ended), ==, 0);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -472,6 +570,7 @@ main (int argc, char *argv[])
   g_test_add ("/exporter/duplicate-id", Fixture, NULL, fixture_set_up, test_duplicate_id, fixture_tear_down);
   g_test_add ("/exporter/update-and-password", Fixture, NULL, fixture_set_up, test_update_and_password, fixture_tear_down);
   g_test_add ("/exporter/dial-options", Fixture, NULL, fixture_set_up, test_dial_options, fixture_tear_down);
+  g_test_add ("/exporter/call-statistics", Fixture, NULL, fixture_set_up, test_call_statistics, fixture_tear_down);
   g_test_add ("/exporter/default-account-and-remove", Fixture, NULL, fixture_set_up, test_default_account_and_remove, fixture_tear_down);
   return g_test_run ();
 }

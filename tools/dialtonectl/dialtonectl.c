@@ -26,6 +26,8 @@ static const DtCtlCommand commands[] = {
   { NULL, "calls", "", "List the calls", dtctl_cmd_calls },
   { NULL, "wait", " [CALL] [--state STATE] [--timeout SECONDS]",
     "Wait until a call reaches a state (default: active); exit 1 if it ends first", dtctl_cmd_wait },
+  { NULL, "stats", " [CALL]", "Show a call's RTP counters: packets sent, received, lost, late; jitter, RTT",
+    dtctl_cmd_stats },
   { NULL, "hold", " [CALL]", "Put a call on hold", dtctl_cmd_hold },
   { NULL, "resume", " [CALL]", "Take a call off hold", dtctl_cmd_resume },
   { NULL, "mute", " [CALL]", "Stop sending our audio (silence is sent)", dtctl_cmd_mute },

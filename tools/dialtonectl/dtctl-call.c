@@ -432,3 +432,100 @@ dtctl_cmd_wait (DtCtl              *ctl,
     return status;
   return wait_for_state (call, state ? state : "active", timeout);
 }
+
+/* Statistics has no change signal: the proxy's cached value is whatever
+ * the object manager's snapshot held, so it is read afresh. */
+static GVariant *
+read_statistics (DtCtl      *ctl,
+                 DtGenCall  *call,
+                 GError    **error)
+{
+  g_autoptr(GVariant) reply = NULL;
+  GVariant *value = NULL;
+
+  reply = g_dbus_connection_call_sync (ctl->connection, g_dbus_proxy_get_name (G_DBUS_PROXY (call)),
+                                       g_dbus_proxy_get_object_path (G_DBUS_PROXY (call)),
+                                       "org.freedesktop.DBus.Properties", "Get",
+                                       g_variant_new ("(ss)", "org.dialtone.Phone1.Call", "Statistics"),
+                                       G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+  if (reply == NULL)
+    return NULL;
+  g_variant_get (reply, "(v)", &value);
+  return value;
+}
+
+int
+dtctl_cmd_stats (DtCtl              *ctl,
+                 const DtCtlCommand *command,
+                 int                 argc,
+                 char              **argv)
+{
+  static const char * const order[] = {
+    "packets-sent", "packets-received", "packets-lost", "packets-late", "jitter-ms", "rtt-ms", NULL
+  };
+  g_autoptr(DtGenCall) call = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) stats = NULL;
+  const char *path;
+  guint64 received = 0, lost = 0;
+  int status;
+
+  if (!dtctl_parse_options (ctl, command, NULL, &argc, &argv, 0, 1, &status) ||
+      (status = dtctl_connect (ctl)) != DTCTL_EXIT_OK ||
+      (call = dtctl_resolve_call (ctl, argc > 1 ? argv[1] : NULL, going_on, &status)) == NULL)
+    return status;
+  if ((stats = read_statistics (ctl, call, &error)) == NULL)
+    return dtctl_fail (ctl, error);
+  path = g_dbus_proxy_get_object_path (G_DBUS_PROXY (call));
+
+  if (ctl->json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+      GVariantIter iter;
+      const char *key;
+      GVariant *value;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "path");
+      json_builder_add_string_value (b, path);
+      json_builder_set_member_name (b, "index");
+      json_builder_add_int_value (b, dtctl_path_index (path));
+      g_variant_iter_init (&iter, stats);
+      while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+        {
+          json_builder_set_member_name (b, key);
+          json_builder_add_value (b, json_gvariant_serialize (value));
+          g_variant_unref (value);
+        }
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      return dtctl_print_json (root);
+    }
+
+  if (g_variant_n_children (stats) == 0)
+    {
+      g_print ("No audio is running in call %u.\n", dtctl_path_index (path));
+      return DTCTL_EXIT_OK;
+    }
+  g_variant_lookup (stats, "packets-received", "t", &received);
+  g_variant_lookup (stats, "packets-lost", "t", &lost);
+  for (guint i = 0; order[i] != NULL; i++)
+    {
+      g_autoptr(GVariant) value = g_variant_lookup_value (stats, order[i], NULL);
+
+      if (value == NULL)
+        continue;
+      if (g_variant_is_of_type (value, G_VARIANT_TYPE_DOUBLE))
+        g_print ("%-18s %.2f\n", order[i], g_variant_get_double (value));
+      else if (g_str_equal (order[i], "packets-lost") && received + lost > 0)
+        g_print ("%-18s %" G_GUINT64_FORMAT " (%.2f %% of the received audio)\n", order[i], lost,
+                 100.0 * (double) lost / (double) (received + lost));
+      else
+        {
+          g_autofree char *text = dtctl_variant_to_text (value);
+          g_print ("%-18s %s\n", order[i], text);
+        }
+    }
+  return DTCTL_EXIT_OK;
+}

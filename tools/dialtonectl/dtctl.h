@@ -101,6 +101,7 @@ int dtctl_cmd_hangup     (DtCtl *ctl, const DtCtlCommand *command, int argc, cha
 int dtctl_cmd_transfer   (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 int dtctl_cmd_calls      (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 int dtctl_cmd_wait       (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
+int dtctl_cmd_stats      (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 int dtctl_cmd_hold            (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 int dtctl_cmd_resume          (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
 int dtctl_cmd_mute            (DtCtl *ctl, const DtCtlCommand *command, int argc, char **argv);
