@@ -13,7 +13,7 @@
 #include "core/dt-manager.h"
 #include "core/dt-state.h"
 #include "dbus/dt-dbus-exporter.h"
-#include "media/dt-gst-engine.h"
+#include "media/dt-media-module.h"
 #include "sip/dt-sip-backend.h"
 #include "store/dt-store.h"
 
@@ -435,7 +435,13 @@ start (DtDaemon *self)
       g_message ("%u call(s) interrupted by the last exit marked as ended (daemon-restart)", closed);
   }
 
-  self->engine = DT_MEDIA_ENGINE (dt_gst_engine_new ());
+  {
+    /* The build tree's module, for tests and meson devenv. */
+    const char *module_dir = g_getenv ("DIALTONE_MEDIA_MODULE_DIR");
+
+    self->engine = DT_MEDIA_ENGINE (dt_media_module_new (module_dir != NULL && *module_dir != '\0'
+                                                         ? module_dir : DT_MEDIA_MODULE_DIR));
+  }
   profile = make_call_profile (self, config_path, &error);
   if (profile == NULL)
     {
