@@ -1,7 +1,10 @@
 """dialtoned's life cycle: the bus name, configuration, the store, signals."""
 
 import hashlib
+import json
+import os
 import signal
+import socket
 import sqlite3
 import stat
 import subprocess
@@ -225,3 +228,31 @@ def test_startup_time_to_name(harness):
     times.sort()
     print(f"\nstart-up to name acquired: median {times[2] * 1000:.1f} ms "
           f"(min {times[0] * 1000:.1f}, max {times[-1] * 1000:.1f})")
+
+
+@pytest.mark.parametrize("abstract", [False, True], ids=["path", "abstract"])
+def test_readiness_and_stopping_reach_the_service_manager(harness, abstract):
+    """sd_notify's protocol, spoken without libsystemd: READY=1 once the
+    name is owned, STOPPING=1 on SIGTERM, to a socket path or an abstract
+    name in $NOTIFY_SOCKET, as systemd gives it."""
+    opts = {o["name"]: o["value"] for o in json.loads(subprocess.run(
+        ["meson", "introspect", "--buildoptions", str(build_dir())],
+        check=True, capture_output=True, text=True).stdout)}
+    if opts["systemd"] == "disabled":
+        pytest.skip("built with -Dsystemd=disabled: no service manager notifications")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.settimeout(harness.timeout(10))
+    if abstract:
+        name = f"dialtone-test-notify-{os.getpid()}-{id(sock)}"
+        sock.bind("\0" + name)
+        address = "@" + name
+    else:
+        address = str(harness.mkdir("notify") / "socket")
+        sock.bind(address)
+    with sock:
+        d = harness.daemon("d", env={"NOTIFY_SOCKET": address}).start()
+        ready = sock.recv(4096).decode().split("\n")
+        assert "READY=1" in ready and "STATUS=Ready" in ready, ready
+        assert d.bus.name_owner() is not None
+        assert d.stop() == 0, d.output()
+        assert "STOPPING=1" in sock.recv(4096).decode().split("\n")
