@@ -15,6 +15,7 @@
 #include "core/dt-manager.h"
 #include "core/dt-state.h"
 #include "dbus/dt-dbus-exporter.h"
+#include "dt-working-set.h"
 #include "media/dt-media-module.h"
 #include "sip/dt-sip-backend.h"
 #include "store/dt-store.h"
@@ -23,6 +24,11 @@
 /* How long the backend may take to unregister and hang up before the daemon
  * exits anyway: systemd's own stop timeout is 90 s, a user waits less. */
 #define SHUTDOWN_BOUND_SECONDS 10
+
+/* How long the daemon waits, once started or once its last call is gone,
+ * before it gives back the pages only that work touched (dt-working-set.h):
+ * long enough for the accounts' first registrations on a LAN. */
+#define TRIM_DELAY_SECONDS 3
 
 struct _DtDaemon {
   GObject          parent_instance;
@@ -46,6 +52,7 @@ struct _DtDaemon {
   guint            name_owner_id;
   GSList          *unix_signal_ids;
   guint            shutdown_bound_id;
+  guint            trim_id;
 };
 
 G_DEFINE_FINAL_TYPE (DtDaemon, dt_daemon, G_TYPE_OBJECT)
@@ -156,6 +163,37 @@ begin_shutdown (DtDaemon *self,
 }
 
 static gboolean
+on_trim (gpointer user_data)
+{
+  DtDaemon *self = user_data;
+
+  self->trim_id = 0;
+  /* A call's media is in use: the call's end schedules this again. */
+  if (dt_manager_get_calls (self->manager)->len == 0 && !self->shutting_down)
+    {
+      gsize given_back = dt_working_set_trim ();
+
+      g_debug ("Idle: %" G_GSIZE_FORMAT " KiB of read-only file pages unmapped", given_back / 1024);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* After start-up and after the last call: see dt-working-set.h. */
+static void
+schedule_trim (DtDaemon *self)
+{
+  g_clear_handle_id (&self->trim_id, g_source_remove);
+  self->trim_id = g_timeout_add_seconds (TRIM_DELAY_SECONDS, on_trim, self);
+}
+
+static void
+on_call_removed (DtDaemon *self,
+                 DtCall   *call)
+{
+  schedule_trim (self);
+}
+
+static gboolean
 on_unix_signal (gpointer user_data)
 {
   begin_shutdown (DT_DAEMON (user_data), EXIT_SUCCESS);
@@ -175,6 +213,7 @@ on_name_acquired (GDBusConnection *connection,
              self->options.bus_type == G_BUS_TYPE_SYSTEM ? "system" : "session", name,
              (g_get_monotonic_time () - self->started_usec) / 1000.0);
   notify_systemd ("READY=1\nSTATUS=Ready");
+  schedule_trim (self);
 }
 
 static void
@@ -485,6 +524,7 @@ start (DtDaemon *self)
   self->manager = dt_manager_new (self->backend, level, accounts_dir);
   dt_manager_set_media (self->manager, self->engine, profile);
   dt_manager_set_history (self->manager, DT_CALL_HISTORY (self->store));
+  g_signal_connect_swapped (self->manager, "call-removed", G_CALLBACK (on_call_removed), self);
   g_signal_connect_swapped (self->manager, "notify::log-level",
                             G_CALLBACK (dt_daemon_apply_log_level), self);
   load_accounts (self);
@@ -546,6 +586,7 @@ dt_daemon_dispose (GObject *object)
     g_source_remove (GPOINTER_TO_UINT (l->data));
   g_clear_pointer (&self->unix_signal_ids, g_slist_free);
   g_clear_handle_id (&self->shutdown_bound_id, g_source_remove);
+  g_clear_handle_id (&self->trim_id, g_source_remove);
   if (self->name_owner_id != 0)
     {
       g_bus_unown_name (self->name_owner_id);

@@ -256,3 +256,35 @@ def test_readiness_and_stopping_reach_the_service_manager(harness, abstract):
         assert d.bus.name_owner() is not None
         assert d.stop() == 0, d.output()
         assert "STOPPING=1" in sock.recv(4096).decode().split("\n")
+
+
+def mapped_rss_kb(pid, library):
+    """Rss of every mapping of @library in /proc/PID/smaps."""
+    total, inside = 0, False
+    with open(f"/proc/{pid}/smaps") as smaps:
+        for line in smaps:
+            fields = line.split()
+            if not fields[0].endswith(":"):
+                inside = len(fields) > 5 and os.path.basename(fields[5]).startswith(library)
+            elif inside and fields[0] == "Rss:":
+                total += int(fields[1])
+    return total
+
+
+def test_idle_daemon_unmaps_what_only_start_up_touched(harness):
+    """A few seconds after start-up the daemon unmaps the read-only file
+    pages that only start-up touched (SQLite's integrity check and
+    migrations, relocation tables), so that RSS counts what it uses while
+    idle; they map back in when used, and everything goes on working."""
+    d = harness.daemon("d").start()
+    pid = d.process.popen.pid
+    before = mapped_rss_kb(pid, "libsqlite3")
+    assert before >= 256, before
+    wait_for(lambda: mapped_rss_kb(pid, "libsqlite3") < before / 4, harness.timeout(10),
+             what=f"SQLite's pages ({before} KiB) to be unmapped")
+    # SQLite's code comes back with the first query.
+    calls = d.call("/org/dialtone/Phone1", "org.dialtone.Phone1.History", "ListCalls", "(a{sv}uu)",
+                   ({}, 0, 0), reply="(aa{sv})")[0]
+    assert calls == []
+    assert d.manager_prop("Version") == project_version()
+    assert "KiB of read-only file pages unmapped" in d.output()
