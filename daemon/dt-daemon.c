@@ -1,6 +1,9 @@
 #include "dt-daemon.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <glib-unix.h>
 #include <gio/gunixsocketaddress.h>
@@ -174,6 +177,11 @@ on_trim (gpointer user_data)
       gsize given_back = dt_working_set_trim ();
 
       g_debug ("Idle: %" G_GSIZE_FORMAT " KiB of read-only file pages unmapped", given_back / 1024);
+#ifdef __GLIBC__
+      /* A call's streaming threads leave free memory in their malloc
+       * arenas: about 0.4 MiB after one call. */
+      malloc_trim (0);
+#endif
     }
   return G_SOURCE_REMOVE;
 }
