@@ -1,7 +1,12 @@
 #include "dt-daemon.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <string.h>
 #include <glib-unix.h>
+#include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 #include <sysexits.h>
@@ -13,17 +18,20 @@
 #include "core/dt-manager.h"
 #include "core/dt-state.h"
 #include "dbus/dt-dbus-exporter.h"
-#include "media/dt-gst-engine.h"
+#include "dt-working-set.h"
+#include "media/dt-media-module.h"
 #include "sip/dt-sip-backend.h"
 #include "store/dt-store.h"
 
-#if DT_HAVE_LIBSYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 
 /* How long the backend may take to unregister and hang up before the daemon
  * exits anyway: systemd's own stop timeout is 90 s, a user waits less. */
 #define SHUTDOWN_BOUND_SECONDS 10
+
+/* How long the daemon waits, once started or once its last call is gone,
+ * before it gives back the pages only that work touched (dt-working-set.h):
+ * long enough for the accounts' first registrations on a LAN. */
+#define TRIM_DELAY_SECONDS 3
 
 struct _DtDaemon {
   GObject          parent_instance;
@@ -47,15 +55,33 @@ struct _DtDaemon {
   guint            name_owner_id;
   GSList          *unix_signal_ids;
   guint            shutdown_bound_id;
+  guint            trim_id;
 };
 
 G_DEFINE_FINAL_TYPE (DtDaemon, dt_daemon, G_TYPE_OBJECT)
 
+/* sd_notify(3)'s protocol, which systemd documents as stable: one datagram
+ * to $NOTIFY_SOCKET (a path, or '@' for an abstract name). Spoken here with
+ * GIO rather than through libsystemd, whose dependencies (libgcrypt, lz4,
+ * zstd, xz...) cost an idle daemon about 0.8 MiB of RSS for one sendto(). */
 static void
 notify_systemd (const char *state)
 {
-#if DT_HAVE_LIBSYSTEMD
-  sd_notify (0, state);
+#if DT_NOTIFY_SYSTEMD
+  const char *path = g_getenv ("NOTIFY_SOCKET");
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (path == NULL || (path[0] != '/' && path[0] != '@') || path[1] == '\0')
+    return;
+  if (path[0] == '@')
+    address = g_unix_socket_address_new_with_type (path + 1, -1, G_UNIX_SOCKET_ADDRESS_ABSTRACT);
+  else
+    address = g_unix_socket_address_new (path);
+  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_DEFAULT, &error);
+  if (socket == NULL || g_socket_send_to (socket, address, state, strlen (state), NULL, &error) < 0)
+    g_warning ("Cannot notify the service manager at %s: %s", path, error->message);
 #endif
 }
 
@@ -140,6 +166,42 @@ begin_shutdown (DtDaemon *self,
 }
 
 static gboolean
+on_trim (gpointer user_data)
+{
+  DtDaemon *self = user_data;
+
+  self->trim_id = 0;
+  /* A call's media is in use: the call's end schedules this again. */
+  if (dt_manager_get_calls (self->manager)->len == 0 && !self->shutting_down)
+    {
+      gsize given_back = dt_working_set_trim ();
+
+      g_debug ("Idle: %" G_GSIZE_FORMAT " KiB of read-only file pages unmapped", given_back / 1024);
+#ifdef __GLIBC__
+      /* A call's streaming threads leave free memory in their malloc
+       * arenas: about 0.4 MiB after one call. */
+      malloc_trim (0);
+#endif
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* After start-up and after the last call: see dt-working-set.h. */
+static void
+schedule_trim (DtDaemon *self)
+{
+  g_clear_handle_id (&self->trim_id, g_source_remove);
+  self->trim_id = g_timeout_add_seconds (TRIM_DELAY_SECONDS, on_trim, self);
+}
+
+static void
+on_call_removed (DtDaemon *self,
+                 DtCall   *call)
+{
+  schedule_trim (self);
+}
+
+static gboolean
 on_unix_signal (gpointer user_data)
 {
   begin_shutdown (DT_DAEMON (user_data), EXIT_SUCCESS);
@@ -159,6 +221,7 @@ on_name_acquired (GDBusConnection *connection,
              self->options.bus_type == G_BUS_TYPE_SYSTEM ? "system" : "session", name,
              (g_get_monotonic_time () - self->started_usec) / 1000.0);
   notify_systemd ("READY=1\nSTATUS=Ready");
+  schedule_trim (self);
 }
 
 static void
@@ -435,7 +498,13 @@ start (DtDaemon *self)
       g_message ("%u call(s) interrupted by the last exit marked as ended (daemon-restart)", closed);
   }
 
-  self->engine = DT_MEDIA_ENGINE (dt_gst_engine_new ());
+  {
+    /* The build tree's module, for tests and meson devenv. */
+    const char *module_dir = g_getenv ("DIALTONE_MEDIA_MODULE_DIR");
+
+    self->engine = DT_MEDIA_ENGINE (dt_media_module_new (module_dir != NULL && *module_dir != '\0'
+                                                         ? module_dir : DT_MEDIA_MODULE_DIR));
+  }
   profile = make_call_profile (self, config_path, &error);
   if (profile == NULL)
     {
@@ -463,6 +532,7 @@ start (DtDaemon *self)
   self->manager = dt_manager_new (self->backend, level, accounts_dir);
   dt_manager_set_media (self->manager, self->engine, profile);
   dt_manager_set_history (self->manager, DT_CALL_HISTORY (self->store));
+  g_signal_connect_swapped (self->manager, "call-removed", G_CALLBACK (on_call_removed), self);
   g_signal_connect_swapped (self->manager, "notify::log-level",
                             G_CALLBACK (dt_daemon_apply_log_level), self);
   load_accounts (self);
@@ -524,6 +594,7 @@ dt_daemon_dispose (GObject *object)
     g_source_remove (GPOINTER_TO_UINT (l->data));
   g_clear_pointer (&self->unix_signal_ids, g_slist_free);
   g_clear_handle_id (&self->shutdown_bound_id, g_source_remove);
+  g_clear_handle_id (&self->trim_id, g_source_remove);
   if (self->name_owner_id != 0)
     {
       g_bus_unown_name (self->name_owner_id);

@@ -24,6 +24,9 @@ trap 'rm -rf "$demo"' EXIT
 # A free UDP port on loopback for bob's SIP account.
 bob_port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export DIALTONE_DEMO_DIR="$demo" DIALTONE_BUILD="$build" BOB_PORT="$bob_port"
+# dialtoned loads its media module at the first call; run from the build
+# tree, it takes the one built with it.
+export DIALTONE_MEDIA_MODULE_DIR="$build/daemon/media"
 
 # dbus-run-session gives alice her own bus and stops it afterwards; bob gets
 # a second private bus, as two phones on two machines would.

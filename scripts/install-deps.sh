@@ -24,7 +24,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 build="gcc pkg-config meson ninja-build python3-docutils
-       libglib2.0-dev libsqlite3-dev libjson-glib-dev libsystemd-dev
+       libglib2.0-dev libsqlite3-dev libjson-glib-dev
        libsofia-sip-ua-dev libsofia-sip-ua-glib-dev
        libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libnice-dev"
 run="dbus-daemon dbus-bin libglib2.0-bin

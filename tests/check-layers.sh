@@ -23,6 +23,17 @@ forbid dbus  'sofia-sip/|gst/|nice/|sqlite3\.h' 'Sofia-SIP, GStreamer, libnice o
 forbid sip   'gst/|nice/|sqlite3\.h|dt-generated\.h' 'GStreamer, libnice, SQLite or D-Bus code'
 forbid media 'sofia-sip/|sqlite3\.h|dt-generated\.h' 'Sofia-SIP, SQLite or D-Bus code'
 
+# dialtoned itself never links GStreamer: only the media module does
+# (daemon/media/dt-gst-*), which the daemon loads at the first call.
+hits=$(grep -nE '#[[:space:]]*include[[:space:]]*[<"](gst/|media/dt-gst-|dt-gst-)' \
+    "$src"/daemon/*.c "$src"/daemon/*.h "$src"/daemon/media/dt-media-*.c "$src"/daemon/media/dt-media-*.h \
+    2>/dev/null || true)
+if [ -n "$hits" ]; then
+    echo "dialtoned (daemon/*.c, daemon/media/dt-media-*) must not include GStreamer or the GStreamer engine:"
+    echo "$hits"
+    status=1
+fi
+
 # Sofia-SIP, GStreamer, SQLite and generated code stay out of the CLI and the
 # plugin API as well.
 hits=$(grep -rnE '#[[:space:]]*include[[:space:]]*[<"](sofia-sip/|gst/|sqlite3\.h)' \

@@ -167,7 +167,8 @@ dt_setting_parse_text (const DtSettingSpec *spec,
 
     case DT_SETTING_STRING_LIST:
       {
-        g_auto(GStrv) items = g_regex_split_simple ("[,;]", text, 0, 0);
+        /* Not GRegex: compiling a pattern maps ~0.4 MiB of PCRE2 for good. */
+        g_auto(GStrv) items = g_strsplit_set (text, ",;", -1);
         return strv_to_variant (spec, items, error);
       }
 

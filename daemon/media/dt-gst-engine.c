@@ -2,10 +2,12 @@
 
 #include <string.h>
 
+#include <gmodule.h>
 #include <gst/gst.h>
 
 #include "core/dt-error.h"
 #include "dt-gst-session.h"
+#include "dt-media-endpoint.h"
 
 struct _DtGstEngine {
   GObject    parent_instance;
@@ -91,53 +93,13 @@ engine_get_codecs (DtMediaEngine *engine)
   return codecs;
 }
 
-static const char * const source_words[] = { "auto", "pulse", "pipewire", "tone", "silence", NULL };
-static const char * const sink_words[] = { "auto", "pulse", "pipewire", "null", NULL };
-
-/* Syntax and, for files, what can be checked before a call: a source must
- * be readable, a sink's folder writable. */
 static gboolean
 engine_check_endpoint (DtMediaEngine  *engine,
                        const char     *endpoint,
                        gboolean        is_source,
                        GError        **error)
 {
-  const char * const *words = is_source ? source_words : sink_words;
-
-  if (g_strv_contains (words, endpoint))
-    return TRUE;
-  if (g_str_has_prefix (endpoint, "alsa:") && endpoint[5] != '\0')
-    return TRUE;
-  if (g_str_has_prefix (endpoint, "file:"))
-    {
-      const char *path = endpoint + 5;
-      g_autofree char *folder = NULL;
-
-      if (!g_path_is_absolute (path))
-        {
-          g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "'%s' is not an absolute path", path);
-          return FALSE;
-        }
-      if (is_source && !g_file_test (path, G_FILE_TEST_IS_REGULAR))
-        {
-          g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "'%s' is not a readable file", path);
-          return FALSE;
-        }
-      folder = g_path_get_dirname (path);
-      if (!is_source && !g_file_test (folder, G_FILE_TEST_IS_DIR))
-        {
-          g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "folder '%s' does not exist", folder);
-          return FALSE;
-        }
-      return TRUE;
-    }
-  {
-    g_autofree char *allowed = g_strjoinv (", ", (char **) words);
-    g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS,
-                 "'%s' is not an audio %s (expected %s, alsa:DEVICE or file:PATH)",
-                 endpoint, is_source ? "source" : "sink", allowed);
-  }
-  return FALSE;
+  return dt_media_check_endpoint (endpoint, is_source, error);
 }
 
 static gboolean
@@ -233,4 +195,14 @@ DtGstEngine *
 dt_gst_engine_new (void)
 {
   return g_object_new (DT_TYPE_GST_ENGINE, NULL);
+}
+
+/* The module's entry point (see dt-media-module.c). The types it registers
+ * cannot be unregistered, so the module stays loaded. */
+G_MODULE_EXPORT DtMediaEngine *dt_media_module_create_engine (void);
+
+G_MODULE_EXPORT DtMediaEngine *
+dt_media_module_create_engine (void)
+{
+  return DT_MEDIA_ENGINE (dt_gst_engine_new ());
 }

@@ -7,6 +7,7 @@ recording must match it (cross-correlation) at the expected delay.
 """
 
 import json
+import pathlib
 import signal
 import sqlite3
 import subprocess
@@ -197,6 +198,42 @@ def test_direct_call_without_registrar(harness, tmp_path):
     wait_state(a, call_a, "terminated")
     wait_file(received)
     assert audio.contains_signal(sent, received, min_correlation=0.9)
+
+
+def mapped(daemon, name):
+    maps = pathlib.Path(f"/proc/{daemon.process.popen.pid}/maps").read_text()
+    return any(line.rsplit("/", 1)[-1].startswith(name) for line in maps.splitlines())
+
+
+def test_media_module_is_loaded_at_the_first_call_and_a_missing_one_fails_the_call(harness):
+    """An idle dialtoned maps no GStreamer: its media engine is a module
+    loaded when a call first needs media. A module that cannot be loaded
+    ends the call with media-failed and a log line naming the file; the
+    daemon carries on."""
+    a = harness.daemon("a", config=config("pcmu")).start()
+    b = harness.daemon("b", config=config("pcmu"),
+                       env={"DIALTONE_MEDIA_MODULE_DIR": str(harness.mkdir("no-module"))}).start()
+    port = free_port()
+    a.add_account("lan", address="sip:a@127.0.0.1", local_address="127.0.0.1")
+    b.add_account("lan", address="sip:b@127.0.0.1", local_address="127.0.0.1", local_port=port,
+                  allow_direct_calls=True)
+    b.wait_account("lan", "unregistered", "no-registrar")
+    assert not mapped(a, "libgstreamer-1.0") and not mapped(a, "dt-media-gst")
+
+    call_a = dial(a, f"sip:b@127.0.0.1:{port}")
+    assert mapped(a, "dt-media-gst") and mapped(a, "libgstreamer-1.0")
+    # b cannot give the call media when it answers: the call ends.
+    call_b = incoming(b)
+    with pytest.raises(GLib.Error, match="cannot set up the audio: cannot load the media module"):
+        answer(b, call_b)
+    assert wait_state(b, call_b, "terminated")["StateReason"] == "media-failed"
+    wait_state(a, call_a, "terminated")
+    call_b2 = dial(b, "sip:a@127.0.0.1:9")
+    assert wait_state(b, call_b2, "terminated")["StateReason"] == "media-failed"
+    out = b.output()
+    assert f"cannot load the media module: {harness.tmp / 'no-module'}/dt-media-gst.so" in out, out
+    assert not mapped(b, "libgstreamer-1.0")
+    assert b.manager_prop("Version")
 
 
 @pytest.mark.parametrize("status,reason", [(486, "busy"), (603, "declined")])

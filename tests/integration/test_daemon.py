@@ -1,7 +1,10 @@
 """dialtoned's life cycle: the bus name, configuration, the store, signals."""
 
 import hashlib
+import json
+import os
 import signal
+import socket
 import sqlite3
 import stat
 import subprocess
@@ -225,3 +228,67 @@ def test_startup_time_to_name(harness):
     times.sort()
     print(f"\nstart-up to name acquired: median {times[2] * 1000:.1f} ms "
           f"(min {times[0] * 1000:.1f}, max {times[-1] * 1000:.1f})")
+
+
+@pytest.mark.parametrize("abstract", [False, True], ids=["path", "abstract"])
+def test_readiness_and_stopping_reach_the_service_manager(harness, abstract):
+    """sd_notify's protocol, spoken without libsystemd: READY=1 once the
+    name is owned, STOPPING=1 on SIGTERM, to a socket path or an abstract
+    name in $NOTIFY_SOCKET, as systemd gives it."""
+    opts = {o["name"]: o["value"] for o in json.loads(subprocess.run(
+        ["meson", "introspect", "--buildoptions", str(build_dir())],
+        check=True, capture_output=True, text=True).stdout)}
+    if opts["systemd"] == "disabled":
+        pytest.skip("built with -Dsystemd=disabled: no service manager notifications")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.settimeout(harness.timeout(10))
+    if abstract:
+        name = f"dialtone-test-notify-{os.getpid()}-{id(sock)}"
+        sock.bind("\0" + name)
+        address = "@" + name
+    else:
+        address = str(harness.mkdir("notify") / "socket")
+        sock.bind(address)
+    with sock:
+        d = harness.daemon("d", env={"NOTIFY_SOCKET": address}).start()
+        ready = sock.recv(4096).decode().split("\n")
+        assert "READY=1" in ready and "STATUS=Ready" in ready, ready
+        assert d.bus.name_owner() is not None
+        assert d.stop() == 0, d.output()
+        assert "STOPPING=1" in sock.recv(4096).decode().split("\n")
+
+
+def mapped_rss_kb(pid, library):
+    """Rss of every mapping of @library in /proc/PID/smaps."""
+    total, inside = 0, False
+    with open(f"/proc/{pid}/smaps") as smaps:
+        for line in smaps:
+            fields = line.split()
+            if not fields[0].endswith(":"):
+                inside = len(fields) > 5 and os.path.basename(fields[5]).startswith(library)
+            elif inside and fields[0] == "Rss:":
+                total += int(fields[1])
+    return total
+
+
+def test_idle_daemon_unmaps_what_only_start_up_touched(harness):
+    """A few seconds after start-up the daemon unmaps the read-only file
+    pages that only start-up touched (SQLite's integrity check and
+    migrations, relocation tables), so that RSS counts what it uses while
+    idle; they map back in when used, and everything goes on working."""
+    import re
+    d = harness.daemon("d").start()
+    pid = d.process.popen.pid
+    trimmed = wait_for(lambda: re.search(r"Idle: (\d+) KiB of read-only file pages unmapped", d.output()),
+                       harness.timeout(10), what="the idle trim")
+    # Start-up maps several MiB of them (8 in a release build).
+    assert int(trimmed.group(1)) >= 2048, trimmed.group(0)
+    # What is left of SQLite: its RELRO and data, not its code.
+    after = mapped_rss_kb(pid, "libsqlite3")
+    assert after <= 160, after
+    # SQLite's code comes back with the first query.
+    calls = d.call("/org/dialtone/Phone1", "org.dialtone.Phone1.History", "ListCalls", "(a{sv}uu)",
+                   ({}, 0, 0), reply="(aa{sv})")[0]
+    assert calls == []
+    assert mapped_rss_kb(pid, "libsqlite3") > after + 64
+    assert d.manager_prop("Version") == project_version()

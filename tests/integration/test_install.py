@@ -25,6 +25,9 @@ def staged(tmp_path_factory):
 
 def test_installed_files(staged):
     dest, root, prefix = staged
+    opts = {o["name"]: o["value"] for o in json.loads(subprocess.run(
+        ["meson", "introspect", "--buildoptions", str(build_dir())],
+        check=True, capture_output=True, text=True).stdout)}
     for rel in ["bin/dialtoned", "bin/dialtonectl",
                 "lib/systemd/user/dialtoned.service",
                 "share/dbus-1/services/org.dialtone.Phone1.service",
@@ -33,12 +36,19 @@ def test_installed_files(staged):
                 "share/man/man5/dialtoned.conf.5"]:
         assert (root / rel).exists(), rel
     # The system-bus (appliance) files come only with -Dsystem_bus=true.
-    system_bus = {o["name"]: o["value"] for o in json.loads(subprocess.run(
-        ["meson", "introspect", "--buildoptions", str(build_dir())],
-        check=True, capture_output=True, text=True).stdout)}["system_bus"]
+    system_bus = opts["system_bus"]
     for rel in ["share/dbus-1/system.d/org.dialtone.Phone1.conf", "lib/systemd/system/dialtoned.service",
                 "lib/sysusers.d/dialtone.conf", "lib/tmpfiles.d/dialtone.conf"]:
         assert (root / rel).exists() == system_bus, rel
+    # The media module (GStreamer), loaded at the first call from the
+    # folder compiled into dialtoned.
+    libdir = opts["libdir"]
+    module_dir = f"{prefix}/{libdir}" if not libdir.startswith("/") else libdir
+    module_dir += "/dialtone"
+    assert (dest / module_dir.lstrip("/") / "dt-media-gst.so").exists(), module_dir
+    assert (module_dir + "\0").encode() in (root / "bin/dialtoned").read_bytes()
+    assert b"libgstreamer" not in subprocess.run(["readelf", "-d", str(root / "bin/dialtoned")],
+                                                 check=True, capture_output=True).stdout
     activation = (root / "share/dbus-1/services/org.dialtone.Phone1.service").read_text()
     assert f"Exec={prefix}/bin/dialtoned --session" in activation
     assert "SystemdService=dialtoned.service" in activation

@@ -95,6 +95,25 @@ test_parse_text (void)
           g_assert_cmpstr (error->message, ==, cases[i].message);
         }
     }
+
+  /* Lists: split on ',' and ';', items stripped, empty ones dropped. */
+  {
+    const DtSettingSpec *spec = dt_setting_spec_find (specs, "codecs");
+    const struct { const char *text; const char * const expected[4]; } lists[] = {
+      { "opus; pcmu ,,g722;", { "opus", "pcmu", "g722", NULL } },
+      { "pcma", { "pcma", NULL } },
+      { "", { NULL } },
+      { " ,;", { NULL } },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (lists); i++)
+      {
+        g_autoptr(GVariant) value = dt_setting_parse_text (spec, lists[i].text, NULL);
+        g_autofree const char **items = g_variant_get_strv (value, NULL);
+
+        g_assert_cmpstrv (items, lists[i].expected);
+      }
+  }
 }
 
 static void

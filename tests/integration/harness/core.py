@@ -385,6 +385,9 @@ class Harness:
         env["XDG_RUNTIME_DIR"] = str(self.mkdir("xdg-runtime"))
         env.pop("DIALTONE_CONFIG_DIR", None)
         env.pop("DIALTONE_DATA_DIR", None)
+        # The media module built with the daemon under test (dialtoned loads
+        # it at the first call; installed, it looks in $libdir/dialtone).
+        env["DIALTONE_MEDIA_MODULE_DIR"] = str(build_dir() / "daemon" / "media")
         return env
 
     def timeout(self, seconds):
