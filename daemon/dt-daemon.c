@@ -18,7 +18,6 @@
 #include "core/dt-manager.h"
 #include "core/dt-state.h"
 #include "dbus/dt-dbus-exporter.h"
-#include "dt-working-set.h"
 #include "media/dt-media-module.h"
 #include "sip/dt-sip-backend.h"
 #include "store/dt-store.h"
@@ -28,9 +27,8 @@
  * exits anyway: systemd's own stop timeout is 90 s, a user waits less. */
 #define SHUTDOWN_BOUND_SECONDS 10
 
-/* How long the daemon waits, once started or once its last call is gone,
- * before it gives back the pages only that work touched (dt-working-set.h):
- * long enough for the accounts' first registrations on a LAN. */
+/* How long the daemon waits, once its last call is gone, before it gives
+ * the calls' free heap back to the system. */
 #define TRIM_DELAY_SECONDS 3
 
 struct _DtDaemon {
@@ -174,9 +172,6 @@ on_trim (gpointer user_data)
   /* A call's media is in use: the call's end schedules this again. */
   if (dt_manager_get_calls (self->manager)->len == 0 && !self->shutting_down)
     {
-      gsize given_back = dt_working_set_trim ();
-
-      g_debug ("Idle: %" G_GSIZE_FORMAT " KiB of read-only file pages unmapped", given_back / 1024);
 #ifdef __GLIBC__
       /* A call's streaming threads leave free memory in their malloc
        * arenas: about 0.4 MiB after one call. */
@@ -186,7 +181,7 @@ on_trim (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* After start-up and after the last call: see dt-working-set.h. */
+/* After the last call. */
 static void
 schedule_trim (DtDaemon *self)
 {
@@ -221,7 +216,6 @@ on_name_acquired (GDBusConnection *connection,
              self->options.bus_type == G_BUS_TYPE_SYSTEM ? "system" : "session", name,
              (g_get_monotonic_time () - self->started_usec) / 1000.0);
   notify_systemd ("READY=1\nSTATUS=Ready");
-  schedule_trim (self);
 }
 
 static void

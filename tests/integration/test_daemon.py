@@ -256,39 +256,3 @@ def test_readiness_and_stopping_reach_the_service_manager(harness, abstract):
         assert d.bus.name_owner() is not None
         assert d.stop() == 0, d.output()
         assert "STOPPING=1" in sock.recv(4096).decode().split("\n")
-
-
-def mapped_rss_kb(pid, library):
-    """Rss of every mapping of @library in /proc/PID/smaps."""
-    total, inside = 0, False
-    with open(f"/proc/{pid}/smaps") as smaps:
-        for line in smaps:
-            fields = line.split()
-            if not fields[0].endswith(":"):
-                inside = len(fields) > 5 and os.path.basename(fields[5]).startswith(library)
-            elif inside and fields[0] == "Rss:":
-                total += int(fields[1])
-    return total
-
-
-def test_idle_daemon_unmaps_what_only_start_up_touched(harness):
-    """A few seconds after start-up the daemon unmaps the read-only file
-    pages that only start-up touched (SQLite's integrity check and
-    migrations, relocation tables), so that RSS counts what it uses while
-    idle; they map back in when used, and everything goes on working."""
-    import re
-    d = harness.daemon("d").start()
-    pid = d.process.popen.pid
-    trimmed = wait_for(lambda: re.search(r"Idle: (\d+) KiB of read-only file pages unmapped", d.output()),
-                       harness.timeout(10), what="the idle trim")
-    # Start-up maps several MiB of them (8 in a release build).
-    assert int(trimmed.group(1)) >= 2048, trimmed.group(0)
-    # What is left of SQLite: its RELRO and data, not its code.
-    after = mapped_rss_kb(pid, "libsqlite3")
-    assert after <= 160, after
-    # SQLite's code comes back with the first query.
-    calls = d.call("/org/dialtone/Phone1", "org.dialtone.Phone1.History", "ListCalls", "(a{sv}uu)",
-                   ({}, 0, 0), reply="(aa{sv})")[0]
-    assert calls == []
-    assert mapped_rss_kb(pid, "libsqlite3") > after + 64
-    assert d.manager_prop("Version") == project_version()
