@@ -373,6 +373,30 @@ start_now (GstPad          *pad,
   return GST_PAD_PROBE_REMOVE;
 }
 
+/* element ! capsfilter, for an element that produces the call's format
+ * itself (our test sources, a decoder at the call's rate): a converter
+ * in passthrough still costs two element hops per buffer. Returns the
+ * capsfilter, to link onwards. */
+static GstElement *
+add_format (GstElement  *pipeline,
+            GstElement  *upstream,
+            GstCaps     *caps,
+            GError     **error)
+{
+  GstElement *filter = make ("capsfilter", error);
+
+  if (filter == NULL)
+    return NULL;
+  g_object_set (filter, "caps", caps, NULL);
+  gst_bin_add (GST_BIN (pipeline), filter);
+  if (!gst_element_link (upstream, filter))
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot pin the format of an audio branch");
+      return NULL;
+    }
+  return filter;
+}
+
 /* element ! audioconvert ! audioresample ! capsfilter: every branch is
  * pinned to the call's one raw format, so nothing renegotiates mid-call.
  * Returns the capsfilter, to link onwards. */
@@ -384,22 +408,19 @@ add_converter (GstElement  *pipeline,
 {
   GstElement *convert = make ("audioconvert", error);
   GstElement *resample = convert ? make ("audioresample", error) : NULL;
-  GstElement *filter = resample ? make ("capsfilter", error) : NULL;
 
-  if (filter == NULL)
+  if (resample == NULL)
     {
       g_clear_object (&convert);
-      g_clear_object (&resample);
       return NULL;
     }
-  g_object_set (filter, "caps", caps, NULL);
-  gst_bin_add_many (GST_BIN (pipeline), convert, resample, filter, NULL);
-  if (!gst_element_link_many (upstream, convert, resample, filter, NULL))
+  gst_bin_add_many (GST_BIN (pipeline), convert, resample, NULL);
+  if (!gst_element_link_many (upstream, convert, resample, NULL))
     {
       g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot convert an audio branch");
       return NULL;
     }
-  return filter;
+  return add_format (pipeline, resample, caps, error);
 }
 
 static GstCaps *
@@ -486,7 +507,17 @@ on_rtpbin_pad_added (GstElement *rtpbin,
     }
   gst_bin_add_many (GST_BIN (snap->pipeline), depay, decode, NULL);
   gst_element_link (depay, decode);
-  converted = add_converter (snap->pipeline, decode, snap->raw_caps, NULL);
+  /* G.711 and G.722 decode to mono S16LE at their rate: when that is
+   * the call's rate, nothing needs converting. */
+  {
+    gint call_rate = 0;
+
+    gst_structure_get_int (gst_caps_get_structure (snap->raw_caps, 0), "rate", &call_rate);
+    if (elements->audio_rate == (guint) call_rate && !g_str_equal (elements->decoder, "opusdec"))
+      converted = add_format (snap->pipeline, decode, snap->raw_caps, NULL);
+    else
+      converted = add_converter (snap->pipeline, decode, snap->raw_caps, NULL);
+  }
   if (converted == NULL)
     return;
 
@@ -1798,7 +1829,12 @@ build_pipeline (DtGstSession              *self,
   if (source == NULL)
     return FALSE;
   gst_bin_add (GST_BIN (pipeline), source);
-  if ((source_out = add_converter (pipeline, source, caps, error)) == NULL)
+  /* Our own tone and silence are made in the call's format. */
+  if (g_str_equal (self->source, "silence") || g_str_equal (self->source, "tone"))
+    source_out = add_format (pipeline, source, caps, error);
+  else
+    source_out = add_converter (pipeline, source, caps, error);
+  if (source_out == NULL)
     return FALSE;
   send_out = source_out;
   if (g_str_has_prefix (self->source, "file:"))
@@ -1814,7 +1850,7 @@ build_pipeline (DtGstSession              *self,
           return FALSE;
         }
       gst_bin_add (GST_BIN (pipeline), silence);
-      if ((silence_out = add_converter (pipeline, silence, caps, error)) == NULL ||
+      if ((silence_out = add_format (pipeline, silence, caps, error)) == NULL ||
           !gst_element_link (silence_out, mixer))
         {
           if (error && !*error)
