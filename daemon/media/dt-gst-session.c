@@ -42,6 +42,7 @@ typedef struct {
   GstCaps            *raw_caps;     /* the format every branch converts to */
   GstElement         *srtp_decoder; /* NULL: plain RTP */
   GstCaps            *srtp_caps;    /* the remote's key, for srtpdec */
+  gint                rx_unheard;   /* atomic: nothing uses what we receive */
 } Snapshot;
 
 struct _DtGstSession {
@@ -85,6 +86,7 @@ struct _DtGstSession {
    * rx tee is letting go of. */
   GPtrArray           *links;
   GPtrArray           *detaching;
+  guint                outgoing_links;  /* in links: what we hear, sent on */
 
   /* A recording of both directions (StartRecording). */
   GstElement          *recorder;
@@ -449,6 +451,22 @@ on_request_pt_map (GstElement *rtpbin,
 /* Runs in a streaming thread: builds the decoding chain of a new stream.
  * It touches only GStreamer objects and the snapshot (fixed while this
  * pipeline lives). */
+/* Runs in the jitter buffer's thread: with a null sink and nobody
+ * recording or listening in, received audio would be decoded for nothing.
+ * Packets stop before the depayloader (the chain stays negotiated, so a
+ * recording can start at any time); a depayloader takes the gap as packet
+ * loss. The stream is still received: RTCP, the RTP timeout and
+ * telephone-events work as ever. */
+static GstPadProbeReturn
+gate_rx (GstPad          *pad,
+         GstPadProbeInfo *info,
+         gpointer         user_data)
+{
+  Snapshot *snap = user_data;
+
+  return g_atomic_int_get (&snap->rx_unheard) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+}
+
 static void
 on_rtpbin_pad_added (GstElement *rtpbin,
                      GstPad     *pad,
@@ -536,6 +554,7 @@ on_rtpbin_pad_added (GstElement *rtpbin,
   else
     {
       g_debug ("Decoding RTP stream %s (%s)", name, codec->name);
+      gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, gate_rx, snap, NULL);
       /* The sink now plays after the jitter buffer: have the pipeline
        * take its latency into account (handled on the main thread). */
       gst_element_post_message (snap->pipeline, gst_message_new_latency (GST_OBJECT (snap->pipeline)));
@@ -566,6 +585,15 @@ snapshot_free (Snapshot *snap)
 }
 
 /* Call automation */
+
+static void
+update_rx_gate (DtGstSession *self)
+{
+  if (self->snapshot != NULL)
+    g_atomic_int_set (&self->snapshot->rx_unheard,
+                      g_str_equal (self->sink, "null") && !self->detect_inband_dtmf && self->recorder == NULL &&
+                      self->outgoing_links == 0);
+}
 
 static void
 update_source_mute (DtGstSession *self)
@@ -1226,6 +1254,7 @@ session_start_recording (DtMediaSession            *session,
     }
   self->recorder = g_steal_pointer (&recorder);
   self->recording_path = g_strdup (path);
+  update_rx_gate (self);
   gst_element_post_message (self->pipeline, gst_message_new_latency (GST_OBJECT (self->pipeline)));
   return TRUE;
 }
@@ -1277,6 +1306,7 @@ end_recording (DtGstSession *self)
         g_clear_pointer (&self->rec_tee_pads[i], gst_object_unref);
       }
   g_clear_object (&self->recorder);
+  update_rx_gate (self);
   g_message ("Recording %s finished", self->recording_path);
   g_clear_pointer (&self->recording_path, g_free);
 }
@@ -1401,6 +1431,8 @@ session_conference_send (DtMediaSession  *session,
     gst_pad_link (tee_pad, ghost);
   }
   add_link (self, channel, bin, tee_pad, TRUE);
+  self->outgoing_links++;
+  update_rx_gate (self);
   return TRUE;
 }
 
@@ -1484,6 +1516,11 @@ session_conference_drop (DtMediaSession *session,
 
   if (link == NULL)
     return;
+  if (link->outgoing)
+    {
+      self->outgoing_links--;
+      update_rx_gate (self);
+    }
   if (link->outgoing && self->pipeline != NULL)
     {
       /* Finished on the bus, once the tee has let go of it. */
@@ -1525,6 +1562,7 @@ drop_all_links (DtGstSession *self)
       remove_link_branch (self, lists[l]->pdata[i]);
   g_clear_pointer (&self->links, g_ptr_array_unref);
   g_clear_pointer (&self->detaching, g_ptr_array_unref);
+  self->outgoing_links = 0;
 }
 
 static gboolean
@@ -1939,8 +1977,9 @@ build_pipeline (DtGstSession              *self,
     }
 
   /* Receiving: udpsrc → rtpbin (jitter buffer) → decoder → selector → tee
-   * → sink; decoders are added as streams appear. Audio is decoded even
-   * for a null sink, so that a call can be recorded. */
+   * → sink; decoders are added as streams appear. With a null sink the
+   * chain is built all the same, so that a recording can start at any
+   * time, but packets stop before it while nothing listens (gate_rx). */
   {
     GstElement *sink;
 
@@ -2047,6 +2086,7 @@ build_pipeline (DtGstSession              *self,
   pin_tee_format (rx_tee);
   self->raw_caps = gst_caps_ref (caps);
   update_source_mute (self);
+  update_rx_gate (self);
 
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
