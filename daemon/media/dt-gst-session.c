@@ -1791,7 +1791,10 @@ add_udpsrc (GstElement  *pipeline,
   if (src == NULL)
     return NULL;
   c = gst_caps_from_string (caps);
-  g_object_set (src, "socket", socket, "close-socket", FALSE, "caps", c, NULL);
+  /* RTP goes to the address in the SDP, not to where packets come from:
+   * the sender's address, a GSocketAddress and a meta on every packet,
+   * would be made for nothing. */
+  g_object_set (src, "socket", socket, "close-socket", FALSE, "caps", c, "retrieve-sender-address", FALSE, NULL);
   gst_bin_add (GST_BIN (pipeline), src);
   if (!gst_element_link_pads (src, "src", rtpbin, rtpbin_pad))
     {
