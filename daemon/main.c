@@ -1,5 +1,6 @@
 #include <locale.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 
@@ -22,6 +23,23 @@ default_dir (const char *env_name,
   if (bus_type == G_BUS_TYPE_SYSTEM)
     return g_build_filename (system_base, "dialtone", NULL);
   return g_build_filename (user_base, "dialtone", NULL);
+}
+
+/* Each call holds about a dozen descriptors (its RTP and RTCP sockets,
+ * GStreamer's wakeup fds): the usual soft limit of 1024 would turn calls
+ * away well before the CPU runs out. The hard limit is ours to take, as
+ * systemd intends (its soft limit is kept low only for select() users;
+ * Sofia-SIP and GLib poll). */
+static void
+raise_fd_limit (void)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max)
+    return;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit (RLIMIT_NOFILE, &limit) != 0)
+    g_debug ("Cannot raise the open file limit to %llu", (unsigned long long) limit.rlim_max);
 }
 
 int
@@ -56,6 +74,7 @@ main (int   argc,
   };
 
   dt_sip_backend_prepare_process ();
+  raise_fd_limit ();
   setlocale (LC_ALL, "");
   /* Account files, the database and recordings hold private data. */
   umask (0077);

@@ -42,6 +42,7 @@ typedef struct {
   GstCaps            *raw_caps;     /* the format every branch converts to */
   GstElement         *srtp_decoder; /* NULL: plain RTP */
   GstCaps            *srtp_caps;    /* the remote's key, for srtpdec */
+  gint                rx_unheard;   /* atomic: nothing uses what we receive */
 } Snapshot;
 
 struct _DtGstSession {
@@ -61,8 +62,12 @@ struct _DtGstSession {
 
   GstElement          *pipeline;
   GstElement          *send_valve;
-  GstElement          *send_mixer;
+  GstElement          *send_mixer;   /* NULL while the source is the only input */
+  GstElement          *mixer_out;    /* the mixer's format, into the send tee */
+  GstElement          *source_out;   /* the source, converted */
   GstPad              *source_pad;   /* the mixer's pad for our source, or NULL */
+  gint                 source_silenced;  /* atomic: read in the source's thread */
+  guint                ptime;
   GstElement          *send_tee;     /* what we send, for a recording */
   GstElement          *rx_tee;       /* what we hear, for a recording */
   GstElement          *dtmf_src;     /* NULL: the remote takes no telephone-event */
@@ -81,6 +86,7 @@ struct _DtGstSession {
    * rx tee is letting go of. */
   GPtrArray           *links;
   GPtrArray           *detaching;
+  guint                outgoing_links;  /* in links: what we hear, sent on */
 
   /* A recording of both directions (StartRecording). */
   GstElement          *recorder;
@@ -369,6 +375,30 @@ start_now (GstPad          *pad,
   return GST_PAD_PROBE_REMOVE;
 }
 
+/* element ! capsfilter, for an element that produces the call's format
+ * itself (our test sources, a decoder at the call's rate): a converter
+ * in passthrough still costs two element hops per buffer. Returns the
+ * capsfilter, to link onwards. */
+static GstElement *
+add_format (GstElement  *pipeline,
+            GstElement  *upstream,
+            GstCaps     *caps,
+            GError     **error)
+{
+  GstElement *filter = make ("capsfilter", error);
+
+  if (filter == NULL)
+    return NULL;
+  g_object_set (filter, "caps", caps, NULL);
+  gst_bin_add (GST_BIN (pipeline), filter);
+  if (!gst_element_link (upstream, filter))
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot pin the format of an audio branch");
+      return NULL;
+    }
+  return filter;
+}
+
 /* element ! audioconvert ! audioresample ! capsfilter: every branch is
  * pinned to the call's one raw format, so nothing renegotiates mid-call.
  * Returns the capsfilter, to link onwards. */
@@ -380,22 +410,19 @@ add_converter (GstElement  *pipeline,
 {
   GstElement *convert = make ("audioconvert", error);
   GstElement *resample = convert ? make ("audioresample", error) : NULL;
-  GstElement *filter = resample ? make ("capsfilter", error) : NULL;
 
-  if (filter == NULL)
+  if (resample == NULL)
     {
       g_clear_object (&convert);
-      g_clear_object (&resample);
       return NULL;
     }
-  g_object_set (filter, "caps", caps, NULL);
-  gst_bin_add_many (GST_BIN (pipeline), convert, resample, filter, NULL);
-  if (!gst_element_link_many (upstream, convert, resample, filter, NULL))
+  gst_bin_add_many (GST_BIN (pipeline), convert, resample, NULL);
+  if (!gst_element_link_many (upstream, convert, resample, NULL))
     {
       g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot convert an audio branch");
       return NULL;
     }
-  return filter;
+  return add_format (pipeline, resample, caps, error);
 }
 
 static GstCaps *
@@ -424,6 +451,22 @@ on_request_pt_map (GstElement *rtpbin,
 /* Runs in a streaming thread: builds the decoding chain of a new stream.
  * It touches only GStreamer objects and the snapshot (fixed while this
  * pipeline lives). */
+/* Runs in the jitter buffer's thread: with a null sink and nobody
+ * recording or listening in, received audio would be decoded for nothing.
+ * Packets stop before the depayloader (the chain stays negotiated, so a
+ * recording can start at any time); a depayloader takes the gap as packet
+ * loss. The stream is still received: RTCP, the RTP timeout and
+ * telephone-events work as ever. */
+static GstPadProbeReturn
+gate_rx (GstPad          *pad,
+         GstPadProbeInfo *info,
+         gpointer         user_data)
+{
+  Snapshot *snap = user_data;
+
+  return g_atomic_int_get (&snap->rx_unheard) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+}
+
 static void
 on_rtpbin_pad_added (GstElement *rtpbin,
                      GstPad     *pad,
@@ -482,7 +525,17 @@ on_rtpbin_pad_added (GstElement *rtpbin,
     }
   gst_bin_add_many (GST_BIN (snap->pipeline), depay, decode, NULL);
   gst_element_link (depay, decode);
-  converted = add_converter (snap->pipeline, decode, snap->raw_caps, NULL);
+  /* G.711 and G.722 decode to mono S16LE at their rate: when that is
+   * the call's rate, nothing needs converting. */
+  {
+    gint call_rate = 0;
+
+    gst_structure_get_int (gst_caps_get_structure (snap->raw_caps, 0), "rate", &call_rate);
+    if (elements->audio_rate == (guint) call_rate && !g_str_equal (elements->decoder, "opusdec"))
+      converted = add_format (snap->pipeline, decode, snap->raw_caps, NULL);
+    else
+      converted = add_converter (snap->pipeline, decode, snap->raw_caps, NULL);
+  }
   if (converted == NULL)
     return;
 
@@ -501,6 +554,7 @@ on_rtpbin_pad_added (GstElement *rtpbin,
   else
     {
       g_debug ("Decoding RTP stream %s (%s)", name, codec->name);
+      gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, gate_rx, snap, NULL);
       /* The sink now plays after the jitter buffer: have the pipeline
        * take its latency into account (handled on the main thread). */
       gst_element_post_message (snap->pipeline, gst_message_new_latency (GST_OBJECT (snap->pipeline)));
@@ -533,11 +587,36 @@ snapshot_free (Snapshot *snap)
 /* Call automation */
 
 static void
+update_rx_gate (DtGstSession *self)
+{
+  if (self->snapshot != NULL)
+    g_atomic_int_set (&self->snapshot->rx_unheard,
+                      g_str_equal (self->sink, "null") && !self->detect_inband_dtmf && self->recorder == NULL &&
+                      self->outgoing_links == 0);
+}
+
+static void
 update_source_mute (DtGstSession *self)
 {
-  if (self->source_pad != NULL)
-    g_object_set (self->source_pad, "mute", self->muted || (self->playback != NULL && !self->playback_mix),
-                  NULL);
+  g_atomic_int_set (&self->source_silenced, self->muted || (self->playback != NULL && !self->playback_mix));
+}
+
+/* Runs in the source's streaming thread: a muted source still sends, in
+ * silence, so that RTP keeps its timing (with or without a mixer). */
+static GstPadProbeReturn
+silence_source (GstPad          *pad,
+                GstPadProbeInfo *info,
+                gpointer         user_data)
+{
+  DtGstSession *self = user_data;
+  GstBuffer *buffer;
+
+  if (!g_atomic_int_get (&self->source_silenced))
+    return GST_PAD_PROBE_OK;
+  buffer = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
+  gst_buffer_memset (buffer, 0, 0, gst_buffer_get_size (buffer));
+  GST_PAD_PROBE_INFO_DATA (info) = buffer;
+  return GST_PAD_PROBE_OK;
 }
 
 static void
@@ -548,6 +627,86 @@ session_set_muted (DtMediaSession *session,
 
   self->muted = muted;
   update_source_mute (self);
+}
+
+/* The sending mixer and, after it, the call's format (the mixer would
+ * otherwise choose its own). Joining a running call, it starts from its
+ * first input's time rather than from zero, which would have it catch up
+ * on the whole call first. */
+static GstElement *
+make_send_mixer (guint        ptime,
+                 GstCaps     *caps,
+                 gboolean     joining,
+                 GstElement  *pipeline,
+                 GstElement **out,
+                 GError     **error)
+{
+  GstElement *mixer = make ("audiomixer", error);
+  GstElement *format = mixer ? make ("capsfilter", error) : NULL;
+
+  if (format == NULL)
+    {
+      g_clear_object (&mixer);
+      return NULL;
+    }
+  g_object_set (mixer, "latency", (guint64) MIXER_SLACK_MS * GST_MSECOND,
+                "output-buffer-duration", (guint64) ptime * GST_MSECOND, NULL);
+  if (joining)
+    g_object_set (mixer, "start-time-selection", 1 /* first */, NULL);
+  g_object_set (format, "caps", caps, NULL);
+  gst_bin_add_many (GST_BIN (pipeline), mixer, format, NULL);
+  if (!gst_element_link (mixer, format))
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the sending mixer");
+      return NULL;
+    }
+  *out = format;
+  return mixer;
+}
+
+/* Runs where the source's pad is idle (at once in this thread, or in the
+ * source's after its current buffer): the source moves from the send tee
+ * to the mixer, and the mixer takes its place. */
+static GstPadProbeReturn
+move_source_to_mixer (GstPad          *pad,
+                      GstPadProbeInfo *info,
+                      gpointer         user_data)
+{
+  DtGstSession *self = user_data;
+  g_autoptr(GstPad) tee_sink = gst_pad_get_peer (pad);
+  g_autoptr(GstPad) mixer_src = gst_element_get_static_pad (self->mixer_out, "src");
+
+  if (tee_sink != NULL)
+    gst_pad_unlink (pad, tee_sink);
+  if (gst_pad_link (pad, self->source_pad) != GST_PAD_LINK_OK ||
+      (tee_sink != NULL && gst_pad_link (mixer_src, tee_sink) != GST_PAD_LINK_OK))
+    g_warning ("Cannot move the audio source to the sending mixer");
+  /* The mixer learns that its inputs are live from the latency query. */
+  gst_element_post_message (self->pipeline, gst_message_new_latency (GST_OBJECT (self->pipeline)));
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* A second input (a file, a conference) needs the mixer: it joins the
+ * call, and the source moves to it without a gap. */
+static gboolean
+ensure_mixer (DtGstSession  *self,
+              GError       **error)
+{
+  GstElement *mixer, *out = NULL;
+  g_autoptr(GstPad) source_src = NULL;
+
+  if (self->send_mixer != NULL)
+    return TRUE;
+  if ((mixer = make_send_mixer (self->ptime, self->raw_caps, TRUE, self->pipeline, &out, error)) == NULL)
+    return FALSE;
+  self->send_mixer = mixer;
+  self->mixer_out = out;
+  self->source_pad = gst_element_request_pad_simple (mixer, "sink_%u");
+  gst_element_sync_state_with_parent (out);
+  gst_element_sync_state_with_parent (mixer);
+  source_src = gst_element_get_static_pad (self->source_out, "src");
+  gst_pad_add_probe (source_src, GST_PAD_PROBE_TYPE_IDLE, move_source_to_mixer, self, NULL);
+  return TRUE;
 }
 
 /* RFC 4733 event numbers 0-15, as digits. */
@@ -704,7 +863,7 @@ start_playback (DtGstSession  *self,
   g_autoptr(GstPad) src = NULL;
   GstPad *mixer_pad;
 
-  if (branch == NULL)
+  if (branch == NULL || !ensure_mixer (self, error))
     return FALSE;
   gst_bin_add (GST_BIN (self->pipeline), branch);
   mixer_pad = gst_element_request_pad_simple (self->send_mixer, "sink_%u");
@@ -1095,6 +1254,7 @@ session_start_recording (DtMediaSession            *session,
     }
   self->recorder = g_steal_pointer (&recorder);
   self->recording_path = g_strdup (path);
+  update_rx_gate (self);
   gst_element_post_message (self->pipeline, gst_message_new_latency (GST_OBJECT (self->pipeline)));
   return TRUE;
 }
@@ -1146,6 +1306,7 @@ end_recording (DtGstSession *self)
         g_clear_pointer (&self->rec_tee_pads[i], gst_object_unref);
       }
   g_clear_object (&self->recorder);
+  update_rx_gate (self);
   g_message ("Recording %s finished", self->recording_path);
   g_clear_pointer (&self->recording_path, g_free);
 }
@@ -1270,6 +1431,8 @@ session_conference_send (DtMediaSession  *session,
     gst_pad_link (tee_pad, ghost);
   }
   add_link (self, channel, bin, tee_pad, TRUE);
+  self->outgoing_links++;
+  update_rx_gate (self);
   return TRUE;
 }
 
@@ -1284,7 +1447,7 @@ session_conference_receive (DtMediaSession  *session,
   g_autoptr(GstPad) pad = NULL;
   GstPad *mixer_pad;
 
-  if (!check_link (self, channel, error))
+  if (!check_link (self, channel, error) || !ensure_mixer (self, error))
     return FALSE;
   bin = gst_object_ref_sink (gst_bin_new (NULL));
   if ((src = make ("interaudiosrc", error)) == NULL)
@@ -1353,6 +1516,11 @@ session_conference_drop (DtMediaSession *session,
 
   if (link == NULL)
     return;
+  if (link->outgoing)
+    {
+      self->outgoing_links--;
+      update_rx_gate (self);
+    }
   if (link->outgoing && self->pipeline != NULL)
     {
       /* Finished on the bus, once the tee has let go of it. */
@@ -1394,6 +1562,7 @@ drop_all_links (DtGstSession *self)
       remove_link_branch (self, lists[l]->pdata[i]);
   g_clear_pointer (&self->links, g_ptr_array_unref);
   g_clear_pointer (&self->detaching, g_ptr_array_unref);
+  self->outgoing_links = 0;
 }
 
 static gboolean
@@ -1482,6 +1651,8 @@ destroy_pipeline (DtGstSession *self)
   g_clear_object (&self->pipeline);
   self->send_valve = NULL;
   self->send_mixer = NULL;
+  self->mixer_out = NULL;
+  self->source_out = NULL;
   g_clear_pointer (&self->source_pad, gst_object_unref);
   self->send_tee = NULL;
   self->rx_tee = NULL;
@@ -1620,7 +1791,10 @@ add_udpsrc (GstElement  *pipeline,
   if (src == NULL)
     return NULL;
   c = gst_caps_from_string (caps);
-  g_object_set (src, "socket", socket, "close-socket", FALSE, "caps", c, NULL);
+  /* RTP goes to the address in the SDP, not to where packets come from:
+   * the sender's address, a GSocketAddress and a meta on every packet,
+   * would be made for nothing. */
+  g_object_set (src, "socket", socket, "close-socket", FALSE, "caps", c, "retrieve-sender-address", FALSE, NULL);
   gst_bin_add (GST_BIN (pipeline), src);
   if (!gst_element_link_pads (src, "src", rtpbin, rtpbin_pad))
     {
@@ -1650,7 +1824,8 @@ build_pipeline (DtGstSession              *self,
   const DtCrypto *local_crypto = dt_media_description_crypto (local);
   const DtCrypto *remote_crypto = dt_media_description_crypto (remote);
   GstElement *srtp_encoder = NULL;
-  GstElement *rtpbin, *mixer, *source, *send_out, *send_tee, *valve, *encoder, *payloader, *dtmf_mux;
+  GstElement *rtpbin, *mixer = NULL, *mixer_out = NULL, *source, *source_out, *send_out, *send_tee, *valve;
+  GstElement *encoder, *payloader, *dtmf_mux;
   GstElement *rtp_src, *rx_selector, *rx_tee;
   GstElement *dtmf_src = NULL;
   GstPad *source_pad = NULL;
@@ -1680,42 +1855,49 @@ build_pipeline (DtGstSession              *self,
                 "rtcp-sync-send-time", FALSE, NULL);
   gst_bin_add (GST_BIN (pipeline), rtpbin);
 
-  /* Sending: live silence and the source (and a file being played) meet
-   * in a mixer, whose pace the silence keeps whatever the others do (a
-   * file that ended, a microphone that stalls); muting or holding mutes
-   * the source's pad, so RTP keeps its timing. The tee feeds a recording.
-   * Then encoder → payloader → DTMF mux → rtpbin. */
-  if ((mixer = make ("audiomixer", error)) == NULL)
+  /* Sending: a live source (a microphone, the tone, our silence) goes
+   * straight to the encoder while it is the only input, at its own pace:
+   * a mixer costs a thread and several wakeups per packet. The mixer
+   * comes in when a second input does (a file played, a conference; see
+   * ensure_mixer). A file as the source is not live: it is paced by a
+   * mixer over live silence from the start. Muting or holding silences
+   * the source's buffers, so RTP keeps its timing. The tee feeds a
+   * recording. Then encoder → payloader → DTMF mux → rtpbin. */
+  if (g_str_equal (self->source, "silence"))
+    source = make_silence (rate, error);
+  else
+    source = make_source (self, rate, error);
+  if (source == NULL)
     return FALSE;
-  g_object_set (mixer, "latency", (guint64) MIXER_SLACK_MS * GST_MSECOND,
-                "output-buffer-duration", (guint64) ptime * GST_MSECOND, NULL);
-  gst_bin_add (GST_BIN (pipeline), mixer);
-  {
-    GstElement *silence = make_silence (rate, error);
-    GstElement *silence_out;
-
-    if (silence == NULL)
-      return FALSE;
-    gst_bin_add (GST_BIN (pipeline), silence);
-    if ((silence_out = add_converter (pipeline, silence, caps, error)) == NULL ||
-        !gst_element_link (silence_out, mixer))
-      {
-        if (error && !*error)
-          g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the sending mixer");
-        return FALSE;
-      }
-  }
-  source = make_source (self, rate, error);
-  if (source == NULL && error && *error)
+  gst_bin_add (GST_BIN (pipeline), source);
+  /* Our own tone and silence are made in the call's format. */
+  if (g_str_equal (self->source, "silence") || g_str_equal (self->source, "tone"))
+    source_out = add_format (pipeline, source, caps, error);
+  else
+    source_out = add_converter (pipeline, source, caps, error);
+  if (source_out == NULL)
     return FALSE;
-  if (source != NULL)
+  send_out = source_out;
+  if (g_str_has_prefix (self->source, "file:"))
     {
-      GstElement *source_out;
+      GstElement *silence = make_silence (rate, error);
+      GstElement *silence_out;
+      g_autoptr(GstPad) file_pad = gst_element_get_static_pad (source, "src");
       g_autoptr(GstPad) out_pad = NULL;
 
-      gst_bin_add (GST_BIN (pipeline), source);
-      if ((source_out = add_converter (pipeline, source, caps, error)) == NULL)
-        return FALSE;
+      if (silence == NULL || (mixer = make_send_mixer (ptime, caps, FALSE, pipeline, &mixer_out, error)) == NULL)
+        {
+          g_clear_object (&silence);
+          return FALSE;
+        }
+      gst_bin_add (GST_BIN (pipeline), silence);
+      if ((silence_out = add_format (pipeline, silence, caps, error)) == NULL ||
+          !gst_element_link (silence_out, mixer))
+        {
+          if (error && !*error)
+            g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the sending mixer");
+          return FALSE;
+        }
       source_pad = gst_element_request_pad_simple (mixer, "sink_%u");
       out_pad = gst_element_get_static_pad (source_out, "src");
       if (gst_pad_link (out_pad, source_pad) != GST_PAD_LINK_OK)
@@ -1724,16 +1906,16 @@ build_pipeline (DtGstSession              *self,
           g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the audio source");
           return FALSE;
         }
-      if (g_str_has_prefix (self->source, "file:"))
-        {
-          g_autoptr(GstPad) file_pad = gst_element_get_static_pad (source, "src");
-
-          gst_pad_add_probe (file_pad, GST_PAD_PROBE_TYPE_BUFFER, start_now, pipeline, NULL);
-        }
+      gst_pad_add_probe (file_pad, GST_PAD_PROBE_TYPE_BUFFER, start_now, pipeline, NULL);
+      send_out = mixer_out;
     }
+  {
+    g_autoptr(GstPad) out_pad = gst_element_get_static_pad (source_out, "src");
 
-  if ((send_out = add_converter (pipeline, mixer, caps, error)) == NULL ||
-      (send_tee = make ("tee", error)) == NULL ||
+    gst_pad_add_probe (out_pad, GST_PAD_PROBE_TYPE_BUFFER, silence_source, self, NULL);
+  }
+
+  if ((send_tee = make ("tee", error)) == NULL ||
       (valve = make ("valve", error)) == NULL ||
       (encoder = make (elements->encoder, error)) == NULL ||
       (payloader = make (elements->payloader, error)) == NULL ||
@@ -1798,8 +1980,9 @@ build_pipeline (DtGstSession              *self,
     }
 
   /* Receiving: udpsrc → rtpbin (jitter buffer) → decoder → selector → tee
-   * → sink; decoders are added as streams appear. Audio is decoded even
-   * for a null sink, so that a call can be recorded. */
+   * → sink; decoders are added as streams appear. With a null sink the
+   * chain is built all the same, so that a recording can start at any
+   * time, but packets stop before it while nothing listens (gate_rx). */
   {
     GstElement *sink;
 
@@ -1895,7 +2078,10 @@ build_pipeline (DtGstSession              *self,
   self->pipeline = g_steal_pointer (&pipeline);
   self->send_valve = valve;
   self->send_mixer = mixer;
+  self->mixer_out = mixer_out;
+  self->source_out = source_out;
   self->source_pad = source_pad;
+  self->ptime = ptime;
   self->send_tee = send_tee;
   self->rx_tee = rx_tee;
   self->dtmf_src = dtmf_src;
@@ -1903,6 +2089,7 @@ build_pipeline (DtGstSession              *self,
   pin_tee_format (rx_tee);
   self->raw_caps = gst_caps_ref (caps);
   update_source_mute (self);
+  update_rx_gate (self);
 
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {

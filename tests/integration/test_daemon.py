@@ -3,6 +3,8 @@
 import hashlib
 import json
 import os
+import pathlib
+import resource
 import signal
 import socket
 import sqlite3
@@ -131,6 +133,22 @@ def test_folders_and_database_are_private(daemon):
     for folder in (daemon.config_dir, daemon.data_dir):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert stat.S_IMODE(daemon.db_path.stat().st_mode) == 0o600
+
+
+def test_raises_its_open_file_limit(harness):
+    # Each call holds about a dozen descriptors: under a soft limit of 256
+    # a daemon would turn calls away after twenty. It takes the hard limit.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard <= 256 or hard == resource.RLIM_INFINITY:
+        pytest.skip(f"the hard open file limit ({hard}) leaves nothing to raise")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+    try:
+        d = harness.daemon().start()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    limits = pathlib.Path(f"/proc/{d.process.popen.pid}/limits").read_text()
+    line = next(li for li in limits.splitlines() if li.startswith("Max open files"))
+    assert line.split()[3:5] == [str(hard), str(hard)], line
 
 
 def test_database_survives_restart(harness, daemon):
