@@ -74,6 +74,7 @@ class DialtonePair:
             d.wait_account("lan", "unregistered", "no-registrar")
         self.target = f"sip:bob@127.0.0.1:{port}"
         self.pids = {"caller": self.a.process.popen.pid, "callee": self.b.process.popen.pid}
+        self.source_mib = 0.0
         self.calls = []
         self.states = {}
         self.failures = []
@@ -164,7 +165,9 @@ class BaresipPair:
     """Two baresip: `caller` dials `callee` directly (no registrar), which
     answers by itself (answermode=auto). One process per side holds all the
     calls: call_max_calls (4 by default) and the RTP port range are raised
-    to fit `max_calls`. Both play a tone file (aufile; baresip hangs up when
+    to fit `max_calls`; baresip 1.0 itself numbers a process's calls with
+    line numbers 1-255 and refuses a 256th ("could not assign linenumber").
+ Both play a tone file (aufile; baresip hangs up when
     it ends, so it lasts `seconds`) and have no player."""
 
     def __init__(self, h, codec="pcmu", max_calls=4, seconds=60):
@@ -177,6 +180,10 @@ class BaresipPair:
                              answermode="auto")
         self.a = self._start(h, "alice", codec, wav, max_calls, (self.ports[0], half - 1))
         self.pids = {"caller": self.a.process.popen.pid, "callee": self.b.process.popen.pid}
+        # aufile reads the whole file into memory for each call: that much
+        # of baresip's RSS per call is the bench's doing, not baresip's.
+        self.source_mib = (wav.stat().st_size - 44) / (1 << 20)
+        self.failures = []
         self.placed = 0
         self.mark_a = self.a.mark()
         self.mark_b = self.b.mark()
@@ -203,13 +210,17 @@ class BaresipPair:
         deadline = time.monotonic() + timeout
         while self.placed < count:
             n = min(batch, count - self.placed)
+            refused = 0
             for _ in range(n):
-                self.a.command("dial", self.b.uri(), timeout=10, check=False)
-            self.placed += n
+                r = self.a.command("dial", self.b.uri(), timeout=10, check=False)
+                if not r.get("ok"):
+                    refused += 1
+                    self.failures.append(str(r.get("data")))
+            self.placed += n - refused
             while self.established() < self.placed and not self.closed() \
                     and time.monotonic() < deadline:
                 time.sleep(0.01)
-            bad = self.placed - self.established()
+            bad = refused + self.placed - self.established()
             if bad or self.closed():
                 return max(bad, self.closed())
         return 0

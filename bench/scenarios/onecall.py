@@ -33,7 +33,7 @@ def run(ctx):
                 used = cpu_percent(list(pids.values()), window)
                 for key, pid in pids.items():
                     cpu[key].append(used[pid])
-                    rss[key].append(rss_mib(pid))
+                    rss[key].append(rss_mib(pid) - pairs[key[0]].source_mib)
                 for name, pair in pairs.items():
                     if pair.up() != 1:
                         raise RuntimeError(f"{name}: the {codec} call ended during the window")
@@ -49,6 +49,8 @@ def run(ctx):
                                note=f"over {window} s; tone source, null sink, ptime 20"))
         for end in ("caller", "callee"):
             rows.append(figure(f"{label} call: RSS, {end}", "MiB", rss[("dialtoned", end)],
-                               rss.get(("baresip", end))))
+                               rss.get(("baresip", end)),
+                               note="baresip's without the copy of its source file that "
+                                    "aufile holds in memory"))
     return rows
 
