@@ -24,7 +24,7 @@ import struct
 import threading
 import time
 
-from benchlib import CALL, OBJECT_MANAGER, PROPS, Watch  # noqa: F401
+from benchlib import CALL, PROPS, Watch
 
 BUS_NAME = "org.dialtone.Phone1"
 ROOT = "/org/dialtone/Phone1"
