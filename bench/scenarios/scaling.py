@@ -17,7 +17,7 @@ STEPS = (1, 10, 50, 100, 200, 300, 400, 500, 600)
 # baresip 1.0 gives each call of a process a line number from 1 to 255 and
 # refuses the next one ("call: could not assign linenumber").
 BARESIP_MAX = 250
-SMOKE_STEPS = (1, 3)
+SMOKE_STEPS = (1, 2)
 MAX_LOSS = 0.01
 AT = 50                 # the calls at which the per-call cost is compared
 
@@ -35,8 +35,8 @@ class Side:
         self.method = None
 
 
-def measure(pair, n, window):
-    time.sleep(1)                           # the last batch's audio settles
+def measure(pair, n, window, settle=1.0):
+    time.sleep(settle)                      # the last batch's audio settles
     with LossMeter(pair, n) as meter:
         cpu = cpu_percent(list(pair.pids.values()), window)
     loss = meter.result()
@@ -73,7 +73,7 @@ def sweep(ctx, name, make_pair, steps, window, hold, budget):
                     (f" ({why})" if why else "")
                 current_ok = False
                 break
-            point, side.method = measure(pair, n, window)
+            point, side.method = measure(pair, n, window, ctx.size(1.0, 0.3))
             side.points[n] = point
             why = failed(point, n)
             if why:
@@ -91,7 +91,6 @@ def sweep(ctx, name, make_pair, steps, window, hold, budget):
                 if pair.dial(side.good, timeout=90):
                     side.held_note = f"{side.good} calls could not be set up again"
                     return side
-            time.sleep(1)
             with LossMeter(pair, side.good) as meter:
                 time.sleep(hold)
             loss = meter.result()["loss"]
@@ -112,8 +111,8 @@ def sweep(ctx, name, make_pair, steps, window, hold, budget):
 def run(ctx):
     raise_fd_limit()
     steps = ctx.size(STEPS, SMOKE_STEPS)
-    window = ctx.size(15, 2)
-    hold = ctx.size(60, 2)
+    window = ctx.size(15, 1)
+    hold = ctx.size(60, 1)
     budget = ctx.size(150, 60)
     sides = {"dialtoned": sweep(ctx, "dialtoned", lambda h, n: DialtonePair(h, "pcmu", max_calls=n),
                                 steps, window, hold, budget)}
