@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 
-
 from harness import build_dir
 
 TOP = pathlib.Path(__file__).resolve().parents[2]
