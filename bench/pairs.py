@@ -306,6 +306,7 @@ def _bpf(code, jt, jf, k):
 
 SKF_AD_PKTTYPE = -0x1000 + 4
 SO_ATTACH_FILTER = 26
+SO_TIMESTAMPNS = 35     # SCM_TIMESTAMPNS: when the kernel took the packet
 
 
 class RtpSampler:
@@ -357,6 +358,9 @@ class RtpSampler:
         fprog = struct.pack("HL", n, ctypes.addressof(self._buf))
         self._sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        # The kernel's time of arrival, not ours: the bench's own thread
+        # runs late when the endpoints load the machine.
+        self._sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self._sock.bind((self.interface, 0))
         self._sock.setblocking(False)
         try:                        # what came before the filter was attached
@@ -381,10 +385,16 @@ class RtpSampler:
         sock, packets, sizes = self._sock, self.packets, self.sizes
         while not self._stop.is_set():
             try:
-                frame = sock.recv(65535)
+                frame, anc, _flags, _addr = sock.recvmsg(65535, 64)
             except socket.timeout:
                 continue
-            now = time.monotonic()
+            now = None
+            for level, kind, data in anc:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                    sec, nsec = struct.unpack("qq", data[:16])
+                    now = sec + nsec / 1e9
+            if now is None:
+                now = time.time()
             ihl = (frame[14] & 0x0F) * 4
             udp = 14 + ihl
             rtp = frame[udp + 8:]

@@ -66,7 +66,12 @@ def sweep(ctx, name, make_pair, steps, window, hold, budget):
             if time.monotonic() - started > budget:
                 side.stopped = f"the time budget ({budget} s) before {n} calls"
                 break
-            bad = pair.dial(n, timeout=90)
+            try:
+                bad = pair.dial(n, timeout=90)
+            except (TimeoutError, RuntimeError) as e:     # BaresipError is a RuntimeError
+                side.stopped = f"setting up {n} calls: {str(e)[:200]}"
+                current_ok = False
+                break
             if bad:
                 why = "; ".join(sorted(set(getattr(pair, "failures", []))))[:200]
                 side.stopped = f"{bad} call(s) not answered on the way to {n}" + \
@@ -88,8 +93,13 @@ def sweep(ctx, name, make_pair, steps, window, hold, budget):
                 h.cleanup()
                 h = ctx.Harness(ctx.tmp / f"{name}-hold")
                 pair = make_pair(h, side.good)
-                if pair.dial(side.good, timeout=90):
-                    side.held_note = f"{side.good} calls could not be set up again"
+                try:
+                    bad = pair.dial(side.good, timeout=90)
+                except (TimeoutError, RuntimeError) as e:
+                    bad = str(e)[:200]
+                if bad:
+                    side.held = 0
+                    side.held_note = f"{side.good} calls could not be set up again ({bad})"
                     return side
             with LossMeter(pair, side.good) as meter:
                 time.sleep(hold)
