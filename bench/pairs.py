@@ -232,7 +232,11 @@ class BaresipPair:
         for _ in range(self.up()):
             self.a.command("hangup", check=False)
         deadline = time.monotonic() + 30
-        while len(self.a.events("CALL_CLOSED", self.mark_a)) < self.established() \
+
+        def ended(side, mark):      # both sides, or a late CALL_CLOSED counts against the next
+            return (len(side.events("CALL_CLOSED", mark))
+                    >= len(side.events("CALL_ESTABLISHED", mark)))
+        while not (ended(self.a, self.mark_a) and ended(self.b, self.mark_b)) \
                 and time.monotonic() < deadline:
             time.sleep(0.02)
         self.placed = 0
@@ -250,11 +254,25 @@ def rtp_block(max_calls):
     `max_calls` calls need on each side (the daemons pick ports at random
     in their half), so that the wire sampler counts our streams only: the
     machine's loopback carries other people's RTP too."""
-    from harness import unique_port
+    import random
     count = 2 * (4 * max(4, max_calls) + 16)
-    first = unique_port(count=count + 1)
-    first += first % 2
-    return first, first + count - 1
+    # Below the kernel's ephemeral ports (ip_local_port_range, 32768 and
+    # up by default), where nothing binds without asking for a port:
+    # thousands of free ports in a row are found there.
+    for _ in range(50):
+        first = random.randrange(10000, 32768 - count) & ~1
+        if all(_bindable(p) for p in range(first, first + count)):
+            return first, first + count - 1
+    raise RuntimeError(f"no {count} free consecutive UDP ports below 32768")
+
+
+def _bindable(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 # -- loss of the received audio ---------------------------------------------
