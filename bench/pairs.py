@@ -291,7 +291,12 @@ class LossMeter:
 
     def __enter__(self):
         if self.before is None:
-            self.sampler = RtpSampler(self.pair.ports, streams=2 * max(1, self.calls)).__enter__()
+            try:
+                self.sampler = RtpSampler(self.pair.ports,
+                                          streams=2 * max(1, self.calls)).__enter__()
+            except PermissionError:
+                self.method = "none (the RTP capture needs root)"
+        self.after = None
         self.t0 = time.monotonic()
         return self
 
@@ -299,7 +304,7 @@ class LossMeter:
         self.seconds = time.monotonic() - self.t0
         if self.sampler is not None:
             self.sampler.__exit__(*exc)
-        else:
+        elif self.before is not None:
             self.after = self.pair.statistics()
         return False
 
