@@ -11,9 +11,10 @@ loopback, one codec, ptime 20, a tone source and no sound card.
     meter.result()                            # {"loss": 0.002, "method": ...}
 
 The received-audio loss comes from dialtoned's own Call.Statistics
-property when the daemon has it, else from the RTP on the wire (RtpSampler:
-an AF_PACKET capture on loopback, a sample of the streams chosen in the
-kernel so that the bench itself stays cheap at hundreds of calls).
+property when the daemon has it, else from what the receivers report in
+RTCP (RtpSampler: an AF_PACKET capture on loopback, a sample of the streams
+chosen in the kernel so that the bench itself stays cheap at hundreds of
+calls), which is also how baresip's is measured.
 """
 
 import ctypes
@@ -280,14 +281,15 @@ def _bindable(port):
 class LossMeter:
     """Loss and lateness of the audio the calls of a pair receive during
     the `with` block: from the daemons' Call.Statistics when they have it,
-    else from a sample of the RTP streams on the wire (RtpSampler)."""
+    else from the RTCP reports of a sample of the streams (RtpSampler)."""
 
     def __init__(self, pair, calls):
         self.pair = pair
         self.calls = calls
         self.sampler = None
         self.before = pair.statistics()
-        self.method = "Call.Statistics" if self.before is not None else "rtp-capture"
+        self.method = ("dialtoned's Call.Statistics (lost + late)" if self.before is not None
+                       else "the receivers' RTCP reports, captured on loopback (lost)")
 
     def __enter__(self):
         if self.before is None:
@@ -333,14 +335,21 @@ SO_TIMESTAMPNS = 35     # SCM_TIMESTAMPNS: when the kernel took the packet
 
 
 class RtpSampler:
-    """RTP on loopback, counted as it crosses: every stream whose UDP
-    destination port is even and has its bits 1..k clear (k chosen so that
-    about `sample` of `streams` streams are kept; all of them when there are
-    few). The kernel filters (BPF), Python only sees the sample. For each
-    stream it counts the packets and how late each came compared with the
-    stream's usual transit; expected packets are the window's length over
-    the packet time. Needs root (AF_PACKET), as tests/integration/harness/
-    capture.py does."""
+    """RTP and RTCP on loopback, read as they cross: every stream whose UDP
+    destination ports have their bits 1..k clear (k chosen so that about
+    `sample` of `streams` streams are kept; all of them when there are
+    few). The kernel filters (BPF), Python only sees the sample.
+
+    The loss is what the receivers themselves report: the RTCP receiver
+    report blocks (cumulative packets lost, extended highest sequence
+    number received) of every sampled stream, compared between the first
+    and the last report of the window; dialtoned and baresip both send
+    them every few seconds, so a window shorter than that has no figure.
+    Packets that came but too late to be played are not in it. For the
+    record it also counts the RTP packets and how late the senders put
+    them on the wire compared with the stream's usual transit (which a
+    busy machine inflates). Needs root (AF_PACKET), as tests/integration/
+    harness/capture.py does."""
 
     def __init__(self, ports, streams, sample=24, interface="lo", payload=160):
         self.ports = ports
@@ -350,6 +359,7 @@ class RtpSampler:
         self.interface = interface
         self.sizes = (12 + payload, 12 + payload + 10)     # RTP, SRTP (80-bit tag)
         self.packets = {}           # (port, ssrc) -> [(arrival, rtp timestamp)]
+        self.reports = {}           # (reporter, source) -> [(cumulative lost, highest seq)]
         self._stop = threading.Event()
 
     def _filter(self):
@@ -367,7 +377,7 @@ class RtpSampler:
             _bpf(0x48, 0, 0, 16),               # ldh dst port
             _bpf(0x35, 0, 4, self.ports[0]),    # in the pair's block
             _bpf(0x25, 3, 0, self.ports[1]),
-            _bpf(0x54, 0, 0, self.mask | 1),    # even port with bits 1..k clear
+            _bpf(0x54, 0, 0, self.mask),        # a port with bits 1..k clear (RTP, RTCP)
             _bpf(0x15, 0, 1, 0),
             _bpf(0x06, 0, 0, accept),
             _bpf(0x06, 0, 0, reject),
@@ -421,13 +431,42 @@ class RtpSampler:
             ihl = (frame[14] & 0x0F) * 4
             udp = 14 + ihl
             rtp = frame[udp + 8:]
+            if len(rtp) >= 8 and rtp[0] >> 6 == 2 and rtp[1] in (200, 201):
+                self._rtcp(rtp)
+                continue
             if len(rtp) not in sizes or rtp[0] >> 6 != 2 or 72 <= (rtp[1] & 0x7F) <= 76:
                 continue
             port = (frame[udp + 2] << 8) | frame[udp + 3]
             ts, ssrc = struct.unpack_from("!II", rtp, 4)
             packets.setdefault((port, ssrc), []).append((now, ts))
 
+    def _rtcp(self, data):
+        """The report blocks of a compound RTCP packet's SR or RR."""
+        pos = 0
+        while pos + 8 <= len(data):
+            count, kind = data[pos] & 0x1F, data[pos + 1]
+            length = 4 * (struct.unpack_from("!H", data, pos + 2)[0] + 1)
+            if kind in (200, 201):
+                reporter = struct.unpack_from("!I", data, pos + 4)[0]
+                block = pos + 8 + (20 if kind == 200 else 0)
+                for _ in range(count):
+                    if block + 24 > pos + length or block + 24 > len(data):
+                        break
+                    source, lost, highest = struct.unpack_from("!III", data, block)
+                    lost &= 0xFFFFFF
+                    if lost & 0x800000:         # signed: duplicates can make it negative
+                        lost -= 1 << 24
+                    self.reports.setdefault((reporter, source), []).append((lost, highest))
+                    block += 24
+            pos += length
+
     def result(self, rate=8000):
+        lost = got = 0
+        for reports in self.reports.values():
+            if len(reports) >= 2:
+                (lost0, seq0), (lost1, seq1) = reports[0], reports[-1]
+                got += seq1 - seq0
+                lost += lost1 - lost0
         window = self.t1 - self.t0
         expected = received = late = 0
         for pkts in self.packets.values():
@@ -439,7 +478,8 @@ class RtpSampler:
                              for t, ts in pkts)
             usual = transit[len(transit) // 20]           # 5th percentile
             late += sum(1 for x in transit if x - usual > LATE_S)
-        missing = max(0.0, expected - received)
-        loss = (missing + late) / expected if expected else None
-        return {"loss": loss, "lost": round(missing), "late": late, "expected": round(expected),
+        return {"loss": lost / got if got > 0 else None, "lost": lost, "expected": got,
+                "reports": sum(len(r) for r in self.reports.values()),
+                "wire_missing": round(max(0.0, expected - received)),
+                "wire_late": late, "wire_expected": round(expected),
                 "streams_sampled": len(self.packets), "sample_fraction": self.fraction}

@@ -175,8 +175,8 @@ def run(ctx):
                                                          for s in sides.values()))),
         figure("largest count in the sweep", "calls", [d.good], [b.good] if b else None,
                better="higher",
-               note=f"{notes}; loss from {', '.join(f'{k}: {v}' for k, v in method.items())}; "
-                    f"loss counted above {100 * MAX_LOSS:g} % (lost + late > 60 ms)"),
+               note=f"{notes}; a side stops at a failed call or more than {100 * MAX_LOSS:g} % "
+                    f"loss; loss from {', '.join(f'{k}: {v}' for k, v in method.items())}"),
     ]
     points = []
     for n in sorted(set().union(*(s.points for s in sides.values()))):
@@ -187,6 +187,7 @@ def run(ctx):
                 continue
             for key in ("caller_cpu", "callee_cpu", "caller_rss", "callee_rss", "up", "loss"):
                 point[f"{s.name}_{key}"] = p[key]
+            point[f"{s.name}_loss_detail"] = p["loss_detail"]
             point[f"{s.name}_cpu"] = round((p["caller_cpu"] + p["callee_cpu"]) / 2, 2)
             point[f"{s.name}_rss"] = round((p["caller_rss"] + p["callee_rss"]) / 2, 2)
         points.append(point)
