@@ -43,7 +43,9 @@ def measure(pair, n, window, settle=1.0):
     point = {"up": pair.up(), "loss": loss["loss"], "loss_detail": loss}
     for end, pid in pair.pids.items():
         point[f"{end}_cpu"] = round(cpu[pid], 2)
-        point[f"{end}_rss"] = round(rss_mib(pid) - point["up"] * pair.source_mib, 2)
+        raw = rss_mib(pid)
+        point[f"{end}_rss_raw"] = round(raw, 2)
+        point[f"{end}_rss"] = round(raw - point["up"] * pair.source_mib, 2)
     return point, loss["method"]
 
 
@@ -185,7 +187,8 @@ def run(ctx):
             p = s.points.get(n)
             if p is None:
                 continue
-            for key in ("caller_cpu", "callee_cpu", "caller_rss", "callee_rss", "up", "loss"):
+            for key in ("caller_cpu", "callee_cpu", "caller_rss", "callee_rss", "caller_rss_raw",
+                        "callee_rss_raw", "up", "loss"):
                 point[f"{s.name}_{key}"] = p[key]
             point[f"{s.name}_loss_detail"] = p["loss_detail"]
             point[f"{s.name}_cpu"] = round((p["caller_cpu"] + p["callee_cpu"]) / 2, 2)
