@@ -13,7 +13,9 @@ ORDER = 20
 def run(ctx):
     window = ctx.size(20, 1)
     rows = []
-    for codec in ("pcmu", "opus"):
+    # A smoke run (the test suite's) takes PCMU only: Opus goes through the
+    # same code, and each codec costs two daemons and two baresip.
+    for codec in ctx.size(("pcmu", "opus"), ("pcmu",)):
         h = ctx.Harness(ctx.tmp / codec)
         try:
             # Both pairs run side by side: one window measures all four
