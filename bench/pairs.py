@@ -121,8 +121,23 @@ class DialtonePair:
         return 0
 
     def up(self):
-        self.watch.until(lambda: True, 0, "")      # take the signals that came meanwhile
+        context = self.GLib.MainContext.default()
+        while context.iteration(False):             # take the signals that came meanwhile
+            pass
         return sum(1 for p in self.calls if self.states.get(p) in ("active", "held", "remote-held"))
+
+    def ended_reasons(self):
+        """{StateReason: count} of the calls that ended (read while their
+        objects are still on the bus, 10 s after the end)."""
+        reasons = {}
+        for path in self.calls:
+            if self.states.get(path) == "terminated":
+                try:
+                    why = self.a.get(path, CALL, "StateReason")
+                except self.GLib.Error:
+                    why = "unknown"
+                reasons[why] = reasons.get(why, 0) + 1
+        return reasons
 
     def hangup_all(self):
         live = [p for p in self.calls if self.states.get(p) != "terminated"]
@@ -245,6 +260,12 @@ class BaresipPair:
 
     def statistics(self):
         return None
+
+    def ended_reasons(self):
+        reasons = {}
+        for e in self.a.events("CALL_CLOSED", self.mark_a) + self.b.events("CALL_CLOSED", self.mark_b):
+            reasons[e.get("param")] = reasons.get(e.get("param"), 0) + 1
+        return reasons
 
     def close(self):
         pass

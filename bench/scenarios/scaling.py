@@ -76,15 +76,17 @@ def sweep(ctx, name, make_pair, steps, window, hold, budget):
                 break
             if bad:
                 why = "; ".join(sorted(set(getattr(pair, "failures", []))))[:200]
+                reasons = pair.ended_reasons()
                 side.stopped = f"{bad} call(s) not answered on the way to {n}" + \
-                    (f" ({why})" if why else "")
+                    (f" ({why})" if why else "") + (f" (ended: {reasons})" if reasons else "")
                 current_ok = False
                 break
             point, side.method = measure(pair, n, window, ctx.size(1.0, 0.3))
             side.points[n] = point
             why = failed(point, n)
             if why:
-                side.stopped = why
+                reasons = pair.ended_reasons()
+                side.stopped = why + (f" (ended: {reasons})" if reasons else "")
                 current_ok = False
                 break
             side.good = n
