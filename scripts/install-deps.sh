@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what Dialtone needs from Debian 12's own packages, and nothing from anywhere else.
 #   scripts/install-deps.sh          build and demo dependencies
-#   scripts/install-deps.sh --tests  the same, plus the SIP peers and tools the test suite drives
+#   scripts/install-deps.sh --tests  the same, plus the SIP peers and tools the test suite and
+#                                    bench/ drive (gnuplot for the bench's plot)
 #   scripts/install-deps.sh --fuzz   the same, plus clang and libFuzzer for -Dfuzzing=true (tests/fuzz)
 # Idempotent: apt-get skips what is already installed.
 set -eu
@@ -12,7 +13,7 @@ for arg in "$@"; do
     case "$arg" in
         --tests) want_tests=yes ;;
         --fuzz) want_fuzz=yes ;;
-        -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
         *) echo "install-deps.sh: unknown option '$arg'" >&2; exit 64 ;;
     esac
 done
@@ -33,7 +34,8 @@ run="dbus-daemon dbus-bin libglib2.0-bin
      gstreamer1.0-nice gstreamer1.0-libav gstreamer1.0-tools"
 tests="python3 python3-gi python3-pytest python3-pytest-timeout python3-pytest-xdist python3-numpy systemd
        kamailio kamailio-extra-modules kamailio-tls-modules kamailio-presence-modules
-       baresip-core sip-tester coturn sox libsox-fmt-all espeak-ng openssl tcpdump"
+       baresip-core sip-tester coturn sox libsox-fmt-all espeak-ng openssl tcpdump
+       gnuplot-nox"
 
 # Only for the fuzzing build: the normal and sanitizer builds use gcc.
 fuzz="clang-14 libclang-rt-14-dev llvm-14"

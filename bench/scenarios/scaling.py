@@ -1,0 +1,200 @@
+"""Scaling: concurrent G.711 calls between two dialtoned, and between two
+baresip (one process per side holding every call), until a call fails or
+the received audio loses more than 1 %; then the largest good count is held
+for 60 s."""
+
+import time
+
+from benchlib import cpu_percent, figure, rss_mib, series
+from pairs import BaresipPair, DialtonePair, LossMeter, raise_fd_limit
+
+NAME = "scaling"
+DESCRIPTION = ("1, 10, 50, 100, 200, 300… concurrent PCMU calls: CPU and RSS per endpoint, "
+               "loss; largest count held 60 s")
+ORDER = 30
+
+STEPS = (1, 10, 50, 100, 200, 300, 400, 500, 600)
+# baresip 1.0 gives each call of a process a line number from 1 to 255 and
+# refuses the next one ("call: could not assign linenumber").
+BARESIP_MAX = 250
+SMOKE_STEPS = (1, 2)
+MAX_LOSS = 0.01
+AT = 50                 # the calls at which the per-call cost is compared
+
+
+class Side:
+    """One daemon's sweep: the points measured and what stopped it."""
+
+    def __init__(self, name):
+        self.name = name
+        self.points = {}
+        self.good = 0
+        self.stopped = "the last step"
+        self.held = None
+        self.held_note = ""
+        self.method = None
+
+
+def measure(pair, n, window, settle=1.0):
+    time.sleep(settle)                      # the last batch's audio settles
+    with LossMeter(pair, n) as meter:
+        cpu = cpu_percent(list(pair.pids.values()), window)
+    loss = meter.result()
+    point = {"up": pair.up(), "loss": loss["loss"], "loss_detail": loss}
+    for end, pid in pair.pids.items():
+        point[f"{end}_cpu"] = round(cpu[pid], 2)
+        raw = rss_mib(pid)
+        point[f"{end}_rss_raw"] = round(raw, 2)
+        point[f"{end}_rss"] = round(raw - point["up"] * pair.source_mib, 2)
+    return point, loss["method"]
+
+
+def failed(point, n):
+    if point["up"] < n:
+        return f"{n - point['up']} of {n} calls dropped"
+    if point["loss"] is not None and point["loss"] > MAX_LOSS:
+        return f"{100 * point['loss']:.1f} % loss at {n} calls"
+    return None
+
+
+def sweep(ctx, name, make_pair, steps, window, hold, budget):
+    side = Side(name)
+    started = time.monotonic()
+    h = ctx.Harness(ctx.tmp / name)
+    try:
+        pair = make_pair(h, steps[-1])
+        current_ok = True
+        for n in steps:
+            if time.monotonic() - started > budget:
+                side.stopped = f"the time budget ({budget} s) before {n} calls"
+                break
+            try:
+                bad = pair.dial(n, timeout=90)
+            except (TimeoutError, RuntimeError) as e:     # BaresipError is a RuntimeError
+                side.stopped = f"setting up {n} calls: {str(e)[:200]}"
+                current_ok = False
+                break
+            if bad:
+                why = "; ".join(sorted(set(getattr(pair, "failures", []))))[:200]
+                reasons = pair.ended_reasons()
+                side.stopped = f"{bad} call(s) not answered on the way to {n}" + \
+                    (f" ({why})" if why else "") + (f" (ended: {reasons})" if reasons else "")
+                current_ok = False
+                break
+            point, side.method = measure(pair, n, window, ctx.size(1.0, 0.3))
+            side.points[n] = point
+            why = failed(point, n)
+            if why:
+                reasons = pair.ended_reasons()
+                side.stopped = why + (f" (ended: {reasons})" if reasons else "")
+                current_ok = False
+                break
+            side.good = n
+        if side.good and hold:
+            if not current_ok:
+                # Start again from nothing at the largest good count.
+                pair.close()
+                h.cleanup()
+                h = ctx.Harness(ctx.tmp / f"{name}-hold")
+                pair = make_pair(h, side.good)
+                try:
+                    bad = pair.dial(side.good, timeout=90)
+                except (TimeoutError, RuntimeError) as e:
+                    bad = str(e)[:200]
+                if bad:
+                    side.held = 0
+                    side.held_note = f"{side.good} calls could not be set up again ({bad})"
+                    return side
+            with LossMeter(pair, side.good) as meter:
+                time.sleep(hold)
+            loss = meter.result()["loss"]
+            up = pair.up()
+            if up == side.good and (loss is None or loss <= MAX_LOSS):
+                side.held = side.good
+                side.held_note = f"{side.good} calls for {hold} s, loss {100 * (loss or 0):.2f} %"
+            else:
+                side.held = 0
+                side.held_note = (f"holding {side.good} calls for {hold} s failed: {up} up, "
+                                  f"loss {100 * (loss or 0):.2f} %")
+        pair.close()
+    finally:
+        h.cleanup()
+    return side
+
+
+def run(ctx):
+    raise_fd_limit()
+    steps = ctx.size(STEPS, SMOKE_STEPS)
+    window = ctx.size(15, 1)
+    hold = ctx.size(60, 1)
+    budget = ctx.size(150, 60)
+    sides = {"dialtoned": sweep(ctx, "dialtoned", lambda h, n: DialtonePair(h, "pcmu", max_calls=n),
+                                steps, window, hold, budget)}
+    if ctx.peer:
+        # baresip hangs up when its source file ends: it lasts the whole side.
+        seconds = budget + hold + 120
+        b_steps = tuple(n for n in steps if n < BARESIP_MAX)
+        if len(b_steps) < len(steps):
+            b_steps += (BARESIP_MAX,)
+        sides["baresip"] = sweep(ctx, "baresip",
+                                 lambda h, n: BaresipPair(h, "pcmu", max_calls=n, seconds=seconds),
+                                 b_steps, window, hold, budget)
+        if b_steps[-1] == BARESIP_MAX and sides["baresip"].good == BARESIP_MAX:
+            sides["baresip"].stopped = (f"{BARESIP_MAX}, near the 255 calls baresip 1.0 takes in "
+                                        "one process (line numbers)")
+
+    def per_call(side):
+        """CPU % of one core per call per endpoint, at AT calls (or the
+        largest count measured below it, in a smoke run)."""
+        at = max((n for n in side.points if n <= AT), default=None)
+        if at is None:
+            return None, None
+        p = side.points[at]
+        return [p["caller_cpu"] / at, p["callee_cpu"] / at], at
+
+    def rss_per_call(side, at):
+        if at is None or at == 1 or 1 not in side.points:
+            return None
+        p, one = side.points[at], side.points[1]
+        return [(p[f"{e}_rss"] - one[f"{e}_rss"]) / (at - 1) for e in ("caller", "callee")]
+
+    d = sides["dialtoned"]
+    b = sides.get("baresip")
+    d_cpu, d_at = per_call(d)
+    b_cpu, b_at = per_call(b) if b else (None, None)
+    method = {s.name: s.method for s in sides.values()}
+    notes = "; ".join(f"{s.name} stopped at {s.stopped}" for s in sides.values())
+    rows = [
+        figure(f"CPU per call at {AT} calls", "% core", d_cpu or [], b_cpu, target="≤ baresip",
+               note=f"per endpoint (samples: caller, callee); measured at {d_at} / {b_at} calls"),
+        figure(f"RSS per call at {AT} calls", "MiB", rss_per_call(d, d_at) or [],
+               rss_per_call(b, b_at) if b else None,
+               note="(RSS at N − RSS at 1) / (N − 1), per endpoint; baresip's without the "
+                    "copy of its source file that aufile holds per call"),
+        figure("largest count held 60 s",
+               "calls", [d.held] if d.held is not None else [],
+               ([b.held] if b.held is not None else []) if b else None,
+               better="higher", target="≥ 300",
+               note=(f"held {hold} s; " + " / ".join(f"{s.name}: {s.held_note or 'not held'}"
+                                                         for s in sides.values()))),
+        figure("largest count in the sweep", "calls", [d.good], [b.good] if b else None,
+               better="higher",
+               note=f"{notes}; a side stops at a failed call or more than {100 * MAX_LOSS:g} % "
+                    f"loss; loss from {', '.join(f'{k}: {v}' for k, v in method.items())}"),
+    ]
+    points = []
+    for n in sorted(set().union(*(s.points for s in sides.values()))):
+        point = {"x": n}
+        for s in sides.values():
+            p = s.points.get(n)
+            if p is None:
+                continue
+            for key in ("caller_cpu", "callee_cpu", "caller_rss", "callee_rss", "caller_rss_raw",
+                        "callee_rss_raw", "up", "loss"):
+                point[f"{s.name}_{key}"] = p[key]
+            point[f"{s.name}_loss_detail"] = p["loss_detail"]
+            point[f"{s.name}_cpu"] = round((p["caller_cpu"] + p["callee_cpu"]) / 2, 2)
+            point[f"{s.name}_rss"] = round((p["caller_rss"] + p["callee_rss"]) / 2, 2)
+        points.append(point)
+    rows.append(series("scaling", "concurrent calls", points))
+    return rows
