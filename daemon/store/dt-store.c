@@ -56,8 +56,6 @@ struct _DtStore {
   /* Run at every state change of every call: prepared once. */
   sqlite3_stmt *record_call;
   sqlite3_stmt *update_call;
-  sqlite3_stmt *synchronous_normal;
-  sqlite3_stmt *synchronous_full;
 };
 
 static void dt_store_history_init (DtCallHistoryInterface *iface);
@@ -269,8 +267,6 @@ dt_store_close (DtStore *self)
     return;
   g_clear_pointer (&self->record_call, sqlite3_finalize);
   g_clear_pointer (&self->update_call, sqlite3_finalize);
-  g_clear_pointer (&self->synchronous_normal, sqlite3_finalize);
-  g_clear_pointer (&self->synchronous_full, sqlite3_finalize);
   /* Statements are finalised by their owners before this point; if one
    * leaked, close_v2 defers the close instead of failing. */
   if (sqlite3_close_v2 (self->db) != SQLITE_OK)
@@ -424,17 +420,15 @@ step_once (DtStore       *self,
  * being set up (its row is written before the INVITE or the 180 leaves).
  * The write that ends a call stays FULL and flushes the log with the
  * earlier commits: an ended call survives a power cut, as before. */
+/* Not a statement prepared once: a PRAGMA takes effect when it is
+ * compiled, not when a compiled one runs again. */
 static gboolean
 set_synchronous (DtStore   *self,
                  gboolean   full,
                  GError   **error)
 {
-  sqlite3_stmt **stmt = full ? &self->synchronous_full : &self->synchronous_normal;
-  int rc = prepare_once (self, stmt, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
-
-  if (rc != SQLITE_OK)
-    return set_sqlite_error (self, rc, "configuring", error);
-  return step_once (self, *stmt, "configuring", error);
+  return exec (self, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+               "configuring", error);
 }
 
 /* Writes a call's row (its statement bound) with the durability its state
