@@ -166,6 +166,27 @@ send_sdp_response (SipCall                  *sc,
                TAG_END ());
 }
 
+static void
+set_media (SipCall            *sc,
+           DtMediaDescription *local,
+           DtMediaDescription *remote)
+{
+  g_clear_pointer (&sc->local, dt_media_description_free);
+  g_clear_pointer (&sc->remote, dt_media_description_free);
+  sc->local = local;
+  sc->remote = remote;
+}
+
+static void
+use_media (SipCall            *sc,
+           DtMediaDescription *local,
+           DtMediaDescription *remote)
+{
+  g_clear_handle_id (&sc->media_id, g_source_remove);
+  set_media (sc, local, remote);
+  dt_call_notify_media (sc->call, sc->local, sc->remote);
+}
+
 static gboolean
 start_media (gpointer user_data)
 {
@@ -176,21 +197,18 @@ start_media (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Starting the media builds or rebuilds a pipeline, milliseconds of work.
- * nua sends what we just answered (the 200 with our SDP) only when the main
- * loop runs its source again: the media waits for that, in a source of the
- * same priority attached after Sofia's, so the answer leaves first and
- * nothing else queued behind it (the ACK, a D-Bus call) sees the call
- * without its media. Descriptions that follow quickly start it once. */
+/* The media of an answer we just queued. Starting it builds or rebuilds a
+ * pipeline, milliseconds of work, and nua sends the answer (the 200 with
+ * our SDP) only when the main loop runs its source again: the media waits
+ * for that, in a source of the same priority attached after Sofia's, so
+ * the answer leaves first and the ACK, which comes after it, still finds
+ * the media started. */
 static void
-use_media (SipCall            *sc,
-           DtMediaDescription *local,
-           DtMediaDescription *remote)
+use_media_after_answer (SipCall            *sc,
+                        DtMediaDescription *local,
+                        DtMediaDescription *remote)
 {
-  g_clear_pointer (&sc->local, dt_media_description_free);
-  g_clear_pointer (&sc->remote, dt_media_description_free);
-  sc->local = local;
-  sc->remote = remote;
+  set_media (sc, local, remote);
   if (sc->media_id == 0)
     sc->media_id = g_idle_add_full (G_PRIORITY_DEFAULT, start_media, sc, NULL);
 }
@@ -207,7 +225,7 @@ answer_offer (SipCall                  *sc,
   if (!dt_sdp_answer (offer, sc->caps, &local, &remote, error))
     return FALSE;
   send_sdp_response (sc, 200, "OK", local);
-  use_media (sc, local, remote);
+  use_media_after_answer (sc, local, remote);
   return TRUE;
 }
 

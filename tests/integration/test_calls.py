@@ -326,6 +326,9 @@ def test_killed_daemon_leaves_no_open_call(harness):
     call_b = incoming(pair.b)
     answer(pair.b, call_b)
     wait_state(pair.a, call_a, "active")
+    # The callee is active when the ACK comes, which can be a little after
+    # the caller (it starts its media first).
+    wait_state(pair.b, call_b, "active")
     pair.b.process.signal(signal.SIGKILL)
     pair.b.wait_exit()
     with sqlite3.connect(pair.b.db_path) as db:
