@@ -267,6 +267,10 @@ def test_wrong_state_methods(harness):
         pair.b.call(call_b, CALL, "Reject", "(u)", (200,))
     assert "InvalidArguments" in str(e.value)
     answer(pair.b, call_b)
+    # At once, before or after the ACK: answered already, whatever its state.
+    with pytest.raises(GLib.Error) as e:
+        answer(pair.b, call_b)
+    assert "InvalidState" in str(e.value)
     wait_state(pair.a, call_a, "active")
     with pytest.raises(GLib.Error) as e:
         pair.b.call(call_b, CALL, "Reject", "(u)", (486,))
