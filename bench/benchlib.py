@@ -137,12 +137,22 @@ class Watch:
             lambda _c, _s, p, _i, _m, params: handler(p, params.unpack())))
 
     def until(self, done, timeout, what):
+        # Blocks in the main loop (a timer bounds the wait) rather than
+        # sleeping between polls: a signal is then stamped when it arrives,
+        # not up to a sleep later, which matters for millisecond figures.
         context = self.GLib.MainContext.default()
         deadline = time.monotonic() + timeout
         while not done():
-            if time.monotonic() > deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 raise TimeoutError(f"timed out waiting for {what}")
-            context.iteration(False) or time.sleep(0.0002)
+            timer = self.GLib.timeout_source_new(int(left * 1000) + 1)
+            timer.set_callback(lambda *_: False)
+            timer.attach(context)
+            try:
+                context.iteration(True)
+            finally:
+                timer.destroy()
 
     def close(self):
         for s in self.subs:

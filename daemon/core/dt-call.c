@@ -38,6 +38,7 @@ struct _DtCall {
   gboolean            encrypted;   /* SRTP both ways, as negotiated */
   char               *codec;
   gboolean            media_started;
+  gboolean            answering;      /* our answer is out, its ACK not in yet */
   gboolean            remote_telephone_event;
   guint               no_answer_id;
   guint               auto_answer_id;
@@ -316,6 +317,11 @@ dt_call_answer (DtCall  *self,
                    dt_enum_to_nick (DT_TYPE_CALL_STATE, self->state));
       return FALSE;
     }
+  if (self->answering)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_STATE, "the call is being answered already");
+      return FALSE;
+    }
   if (!ensure_media (self, &local_error))
     {
       g_warning ("Call %u: %s", self->index, local_error->message);
@@ -324,7 +330,10 @@ dt_call_answer (DtCall  *self,
       return FALSE;
     }
   caps = capabilities (self);
-  return dt_backend_call_answer (self->backend, self, caps, error);
+  /* It stays incoming until the ACK comes (the media starts meanwhile):
+   * neither a second answer nor a rejection may follow this one. */
+  self->answering = dt_backend_call_answer (self->backend, self, caps, error);
+  return self->answering;
 }
 
 gboolean
@@ -336,6 +345,11 @@ dt_call_reject (DtCall  *self,
     {
       g_set_error (error, DT_ERROR, DT_ERROR_INVALID_STATE, "only an incoming call can be rejected (it is %s)",
                    dt_enum_to_nick (DT_TYPE_CALL_STATE, self->state));
+      return FALSE;
+    }
+  if (self->answering)
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_INVALID_STATE, "the call is being answered: hang it up instead");
       return FALSE;
     }
   if (status < 400 || status > 699)
@@ -1139,7 +1153,10 @@ on_auto_answer (gpointer user_data)
 }
 
 /* The earliest request wins: an account's delay or the caller's. Always
- * from the main loop, after the backend has taken the call. */
+ * from the main loop, after the backend has taken the call; without a
+ * delay at the default priority (after Sofia's source, so the 180 still
+ * leaves first), not at idle priority, where whatever else is ready
+ * (another call's media, D-Bus) would hold the answer back. */
 void
 dt_call_schedule_auto_answer (DtCall *self,
                               guint   delay_s)
@@ -1148,7 +1165,7 @@ dt_call_schedule_auto_answer (DtCall *self,
     return;
   g_clear_handle_id (&self->auto_answer_id, g_source_remove);
   g_info ("Call %u: will answer automatically in %u s", self->index, delay_s);
-  self->auto_answer_id = delay_s == 0 ? g_idle_add (on_auto_answer, self)
+  self->auto_answer_id = delay_s == 0 ? g_idle_add_full (G_PRIORITY_DEFAULT, on_auto_answer, self, NULL)
                                       : g_timeout_add (delay_s * 1000, on_auto_answer, self);
 }
 

@@ -561,12 +561,45 @@ sync_call (ExportedCall *ec)
   dt_gen_call_set_conference (s, dt_call_get_conference (c));
 }
 
+/* One property changed: only it is copied, since a call notifies several
+ * times at each step (a full copy, media info included, at every notify
+ * was most of the work of a call's setup). The full copy still runs at
+ * every state change (on_call_state_changed) and at export. */
 static void
 on_call_notify (DtCall       *call,
                 GParamSpec   *pspec,
                 ExportedCall *ec)
 {
-  sync_call (ec);
+  DtGenCall *s = ec->skeleton;
+  const char *name = pspec->name;
+
+  if (g_str_equal (name, "state"))
+    dt_gen_call_set_state (s, dt_enum_to_nick (DT_TYPE_CALL_STATE, dt_call_get_state (call)));
+  else if (g_str_equal (name, "state-reason"))
+    dt_gen_call_set_state_reason (s, dt_enum_to_nick (DT_TYPE_CALL_STATE_REASON,
+                                                      dt_call_get_state_reason (call)));
+  else if (g_str_equal (name, "sip-status"))
+    dt_gen_call_set_sip_status (s, dt_call_get_sip_status (call));
+  else if (g_str_equal (name, "sip-reason"))
+    dt_gen_call_set_sip_reason (s, dt_call_get_sip_reason (call));
+  else if (g_str_equal (name, "answered-usec"))
+    dt_gen_call_set_answered_usec (s, (guint64) dt_call_get_answered_usec (call));
+  else if (g_str_equal (name, "ended-usec"))
+    dt_gen_call_set_ended_usec (s, (guint64) dt_call_get_ended_usec (call));
+  else if (g_str_equal (name, "media-info"))
+    {
+      /* Whether it is encrypted changes with the media, without a notify. */
+      dt_gen_call_set_media (s, dt_call_get_media_info (call));
+      dt_gen_call_set_encrypted (s, dt_call_get_encrypted (call));
+    }
+  else if (g_str_equal (name, "muted"))
+    dt_gen_call_set_muted (s, dt_call_get_muted (call));
+  else if (g_str_equal (name, "recording"))
+    dt_gen_call_set_recording (s, dt_call_get_recording (call));
+  else if (g_str_equal (name, "conference"))
+    dt_gen_call_set_conference (s, dt_call_get_conference (call));
+  else
+    sync_call (ec);
 }
 
 static void

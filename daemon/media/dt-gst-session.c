@@ -1804,6 +1804,21 @@ add_udpsrc (GstElement  *pipeline,
   return src;
 }
 
+/* What reached a socket before the pipeline reads it (the peer sends once
+ * it has our answer, which leaves before we build this) is late already:
+ * fed at once to the jitter buffer, the burst would be dropped there in
+ * part and shift what follows. Dropped here, the audio starts with the
+ * first packet that comes in time. */
+static void
+drop_stale_packets (GSocket *socket)
+{
+  char buf[2048];
+
+  while ((g_socket_condition_check (socket, G_IO_IN) & G_IO_IN) != 0 &&
+         g_socket_receive_with_blocking (socket, buf, sizeof buf, FALSE, NULL, NULL) > 0)
+    ;
+}
+
 static gboolean
 should_send (const DtMediaDescription *local,
              const DtMediaDescription *remote)
@@ -2091,6 +2106,7 @@ build_pipeline (DtGstSession              *self,
   update_source_mute (self);
   update_rx_gate (self);
 
+  drop_stale_packets (self->rtp_socket);
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
       /* The element that refused posted why; the watch would only see it

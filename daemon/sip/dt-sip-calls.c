@@ -39,6 +39,7 @@ struct _SipCall {
   gboolean            finished;      /* DtCall told it ended */
   GCancellable       *resolving;
   SipReferral        *referral;      /* placed for a REFER: nua notifies the referrer */
+  guint               media_id;      /* the media starts with local/remote (use_media) */
 };
 
 static void
@@ -47,6 +48,7 @@ sip_call_free (SipCall *sc)
   if (sc->resolving != NULL)
     g_cancellable_cancel (sc->resolving);
   g_clear_object (&sc->resolving);
+  g_clear_handle_id (&sc->media_id, g_source_remove);
   g_clear_pointer (&sc->referral, dt_sip_referral_free);
   g_clear_pointer (&sc->caps, dt_media_description_free);
   g_clear_pointer (&sc->remote_offer, dt_media_description_free);
@@ -165,7 +167,7 @@ send_sdp_response (SipCall                  *sc,
 }
 
 static void
-use_media (SipCall            *sc,
+set_media (SipCall            *sc,
            DtMediaDescription *local,
            DtMediaDescription *remote)
 {
@@ -173,7 +175,42 @@ use_media (SipCall            *sc,
   g_clear_pointer (&sc->remote, dt_media_description_free);
   sc->local = local;
   sc->remote = remote;
+}
+
+static void
+use_media (SipCall            *sc,
+           DtMediaDescription *local,
+           DtMediaDescription *remote)
+{
+  g_clear_handle_id (&sc->media_id, g_source_remove);
+  set_media (sc, local, remote);
   dt_call_notify_media (sc->call, sc->local, sc->remote);
+}
+
+static gboolean
+start_media (gpointer user_data)
+{
+  SipCall *sc = user_data;
+
+  sc->media_id = 0;
+  dt_call_notify_media (sc->call, sc->local, sc->remote);
+  return G_SOURCE_REMOVE;
+}
+
+/* The media of an answer we just queued. Starting it builds or rebuilds a
+ * pipeline, milliseconds of work, and nua sends the answer (the 200 with
+ * our SDP) only when the main loop runs its source again: the media waits
+ * for that, in a source of the same priority attached after Sofia's, so
+ * the answer leaves first and the ACK, which comes after it, still finds
+ * the media started. */
+static void
+use_media_after_answer (SipCall            *sc,
+                        DtMediaDescription *local,
+                        DtMediaDescription *remote)
+{
+  set_media (sc, local, remote);
+  if (sc->media_id == 0)
+    sc->media_id = g_idle_add_full (G_PRIORITY_DEFAULT, start_media, sc, NULL);
 }
 
 /* Our answer to an offer (incoming INVITE, re-INVITE): the direction we
@@ -188,7 +225,7 @@ answer_offer (SipCall                  *sc,
   if (!dt_sdp_answer (offer, sc->caps, &local, &remote, error))
     return FALSE;
   send_sdp_response (sc, 200, "OK", local);
-  use_media (sc, local, remote);
+  use_media_after_answer (sc, local, remote);
   return TRUE;
 }
 

@@ -304,6 +304,10 @@ def test_wrong_state_methods(harness):
         pair.b.call(call_b, CALL, "Reject", "(u)", (200,))
     assert "InvalidArguments" in str(e.value)
     answer(pair.b, call_b)
+    # At once, before or after the ACK: answered already, whatever its state.
+    with pytest.raises(GLib.Error) as e:
+        answer(pair.b, call_b)
+    assert "InvalidState" in str(e.value)
     wait_state(pair.a, call_a, "active")
     with pytest.raises(GLib.Error) as e:
         pair.b.call(call_b, CALL, "Reject", "(u)", (486,))
@@ -363,6 +367,9 @@ def test_killed_daemon_leaves_no_open_call(harness):
     call_b = incoming(pair.b)
     answer(pair.b, call_b)
     wait_state(pair.a, call_a, "active")
+    # The callee is active when the ACK comes, which can be a little after
+    # the caller (it starts its media first).
+    wait_state(pair.b, call_b, "active")
     pair.b.process.signal(signal.SIGKILL)
     pair.b.wait_exit()
     with sqlite3.connect(pair.b.db_path) as db:

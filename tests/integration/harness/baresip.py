@@ -413,6 +413,13 @@ class BaresipControl:
                     break
                 if not chunk:
                     break
+                # baresip writes each event with Nagle on: without an
+                # immediate ACK from us (Linux re-arms delayed ACKs), the
+                # next event waits ~40 ms for our delayed ACK.
+                try:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+                except OSError:
+                    pass
                 buf += chunk
                 while True:
                     colon = buf.find(b":")
