@@ -11,6 +11,12 @@
 /* How long the file mixer waits for its live silence before mixing
  * without it: only matters on a loaded machine. */
 #define MIXER_SLACK_MS 40
+/* The time the ear's sink allows between the jitter buffer letting a
+ * packet go and its samples being due: depayloading, decoding and a
+ * thread's wake-up, well under a millisecond. GStreamer's default for
+ * a live sink (20 ms) added that much to every call's mouth-to-ear
+ * delay; late packets are the jitter buffer's to absorb. */
+#define SINK_DEADLINE_MS 5
 #define RECORDER_SLACK_MS 300
 
 /* How long a stopping pipeline may take to drain (finishing WAV headers)
@@ -326,6 +332,27 @@ make_sink (DtGstSession  *self,
     }
   g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "unknown audio sink '%s'", sink);
   return NULL;
+}
+
+/* On the sink itself, or the synchronised sinks of a bin (a file). */
+static void
+set_sink_deadline (GstElement   *sink,
+                   GstClockTime  deadline)
+{
+  if (GST_IS_BIN (sink))
+    {
+      g_autoptr(GstIterator) it = gst_bin_iterate_sinks (GST_BIN (sink));
+      GValue item = G_VALUE_INIT;
+
+      while (gst_iterator_next (it, &item) == GST_ITERATOR_OK)
+        {
+          set_sink_deadline (g_value_get_object (&item), deadline);
+          g_value_reset (&item);
+        }
+      g_value_unset (&item);
+    }
+  else if (g_object_class_find_property (G_OBJECT_GET_CLASS (sink), "processing-deadline") != NULL)
+    g_object_set (sink, "processing-deadline", (guint64) deadline, NULL);
 }
 
 /* A live silence source: keeps a mixer producing in real time whatever its
@@ -1816,6 +1843,7 @@ build_pipeline (DtGstSession              *self,
         g_clear_pointer (&source_pad, gst_object_unref);
         return FALSE;
       }
+    set_sink_deadline (sink, SINK_DEADLINE_MS * GST_MSECOND);
     gst_bin_add (GST_BIN (pipeline), sink);
     if (!gst_element_link_many (rx_selector, rx_tee, sink, NULL))
       {
