@@ -91,7 +91,7 @@ engine_get_codecs (DtMediaEngine *engine)
   return codecs;
 }
 
-static const char * const source_words[] = { "auto", "pulse", "pipewire", "tone", "silence", NULL };
+static const char * const source_words[] = { "auto", "pulse", "pipewire", "tone", "silence", "echo", NULL };
 static const char * const sink_words[] = { "auto", "pulse", "pipewire", "null", NULL };
 
 /* Syntax and, for files, what can be checked before a call: a source must

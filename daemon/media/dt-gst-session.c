@@ -235,8 +235,8 @@ make_source (DtGstSession  *self,
   const char *source = self->source;
   GstElement *element = NULL;
 
-  if (g_str_equal (source, "silence"))
-    return NULL;  /* the mixer's own silence base suffices */
+  if (g_str_equal (source, "silence") || g_str_equal (source, "echo"))
+    return NULL;  /* the mixer's own silence base suffices; an echo is linked from what we hear */
   if (g_str_equal (source, "tone"))
     {
       if ((element = make ("audiotestsrc", error)) != NULL)
@@ -1714,8 +1714,11 @@ build_pipeline (DtGstSession              *self,
    * Then encoder → payloader → DTMF mux → rtpbin. */
   if ((mixer = make ("audiomixer", error)) == NULL)
     return FALSE;
+  /* A branch with no data yet (an echo before the first packet, a file
+   * just opened) is not waited for: it would hold back what is sent by
+   * the mixer's latency at every output. It joins with its first buffer. */
   g_object_set (mixer, "latency", (guint64) MIXER_SLACK_MS * GST_MSECOND,
-                "output-buffer-duration", (guint64) ptime * GST_MSECOND, NULL);
+                "output-buffer-duration", (guint64) ptime * GST_MSECOND, "ignore-inactive-pads", TRUE, NULL);
   gst_bin_add (GST_BIN (pipeline), mixer);
   {
     GstElement *silence = make_silence (rate, error);
@@ -1852,6 +1855,37 @@ build_pipeline (DtGstSession              *self,
         return FALSE;
       }
   }
+
+  /* An echo: what we hear goes back into the sending mixer, in the
+   * source's place (mute and hold apply to it alike), as soon as the
+   * jitter buffer lets it go: once this pad has data the mixer waits for
+   * it (up to its latency), so late packets delay the echo rather than
+   * being cut, and a packet is sent back within about a packet of its
+   * arrival. Played out after the jitter buffer instead, the echo would
+   * add our whole ear delay to the far end's. The queue keeps the
+   * mixer's pace from holding up the ear. */
+  if (g_str_equal (self->source, "echo"))
+    {
+      GstElement *queue = make ("queue", error);
+      g_autoptr(GstPad) out_pad = NULL;
+
+      if (queue == NULL)
+        {
+          g_clear_pointer (&source_pad, gst_object_unref);
+          return FALSE;
+        }
+      g_object_set (queue, "leaky", 2 /* downstream */, "max-size-time", (guint64) 200 * GST_MSECOND,
+                    "max-size-buffers", 0, "max-size-bytes", 0, NULL);
+      gst_bin_add (GST_BIN (pipeline), queue);
+      source_pad = gst_element_request_pad_simple (mixer, "sink_%u");
+      out_pad = gst_element_get_static_pad (queue, "src");
+      if (!gst_element_link (rx_tee, queue) || gst_pad_link (out_pad, source_pad) != GST_PAD_LINK_OK)
+        {
+          gst_object_unref (source_pad);
+          g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the echo");
+          return FALSE;
+        }
+    }
 
   /* Tones in the audio (peers that send no telephone-event): spandsp's
    * detector on what we hear, at the 8 kHz it works at. It reports on
