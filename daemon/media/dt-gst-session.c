@@ -1714,11 +1714,14 @@ build_pipeline (DtGstSession              *self,
    * Then encoder → payloader → DTMF mux → rtpbin. */
   if ((mixer = make ("audiomixer", error)) == NULL)
     return FALSE;
-  /* A branch with no data yet (an echo before the first packet, a file
-   * just opened) is not waited for: it would hold back what is sent by
-   * the mixer's latency at every output. It joins with its first buffer. */
+  /* An echo has no data before the first packet: waited for, it would
+   * hold back every output by the mixer's latency until then, and the
+   * echo would start that late. It joins with its first buffer instead.
+   * Not for the other sources: a file source given at the start, not yet
+   * live when the mixer starts, then never joins (calls stayed silent). */
   g_object_set (mixer, "latency", (guint64) MIXER_SLACK_MS * GST_MSECOND,
-                "output-buffer-duration", (guint64) ptime * GST_MSECOND, "ignore-inactive-pads", TRUE, NULL);
+                "output-buffer-duration", (guint64) ptime * GST_MSECOND,
+                "ignore-inactive-pads", g_str_equal (self->source, "echo"), NULL);
   gst_bin_add (GST_BIN (pipeline), mixer);
   {
     GstElement *silence = make_silence (rate, error);
