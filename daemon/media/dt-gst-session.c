@@ -1714,14 +1714,8 @@ build_pipeline (DtGstSession              *self,
    * Then encoder → payloader → DTMF mux → rtpbin. */
   if ((mixer = make ("audiomixer", error)) == NULL)
     return FALSE;
-  /* An echo has no data before the first packet: waited for, it would
-   * hold back every output by the mixer's latency until then, and the
-   * echo would start that late. It joins with its first buffer instead.
-   * Not for the other sources: a file source given at the start, not yet
-   * live when the mixer starts, then never joins (calls stayed silent). */
   g_object_set (mixer, "latency", (guint64) MIXER_SLACK_MS * GST_MSECOND,
-                "output-buffer-duration", (guint64) ptime * GST_MSECOND,
-                "ignore-inactive-pads", g_str_equal (self->source, "echo"), NULL);
+                "output-buffer-duration", (guint64) ptime * GST_MSECOND, NULL);
   gst_bin_add (GST_BIN (pipeline), mixer);
   {
     GstElement *silence = make_silence (rate, error);
@@ -1865,8 +1859,13 @@ build_pipeline (DtGstSession              *self,
    * it (up to its latency), so late packets delay the echo rather than
    * being cut, and a packet is sent back within about a packet of its
    * arrival. Played out after the jitter buffer instead, the echo would
-   * add our whole ear delay to the far end's. The queue keeps the
-   * mixer's pace from holding up the ear. */
+   * add our whole ear delay to the far end's. Until the first packet the
+   * mixer waits its latency for this pad at every output, so the far end
+   * hears its echo from its second packet or so. (With the aggregator's
+   * ignore-inactive-pads instead, the first packet, stamped up to a
+   * packet before it arrived, could find the mixer past it, and every
+   * later one by as much: a silent echo.) The queue keeps the mixer's
+   * pace from holding up the ear. */
   if (g_str_equal (self->source, "echo"))
     {
       GstElement *queue = make ("queue", error);
