@@ -55,7 +55,7 @@ static const DtSettingSpec media_specs[] = {
   { .key = "audio-sink", .kind = DT_SETTING_STRING, .default_value = "auto" },
   { .key = "codecs", .kind = DT_SETTING_STRING_LIST, .default_value = "opus,g722,pcmu,pcma",
     .check = check_codec_name },
-  { .key = "jitter-buffer", .kind = DT_SETTING_UINT, .default_value = "40", .min = 5, .max = 1000 },
+  { .key = "jitter-buffer", .kind = DT_SETTING_UINT, .default_value = "30", .min = 5, .max = 1000 },
   { .key = "ptime", .kind = DT_SETTING_UINT, .default_value = "20", .min = 10, .max = 120 },
   { .key = "rtp-timeout", .kind = DT_SETTING_UINT, .default_value = "30", .min = 0, .max = 3600 },
   { .key = "rtp-port-min", .kind = DT_SETTING_UINT, .default_value = "0", .min = 0, .max = 65534 },

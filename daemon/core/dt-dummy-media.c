@@ -135,6 +135,7 @@ static gboolean
 engine_check_endpoint (DtMediaEngine *engine, const char *endpoint, gboolean is_source, GError **error)
 {
   if (g_strv_contains ((const char * const[]) { "silence", "null", "tone", "auto", NULL }, endpoint) ||
+      (is_source && g_str_equal (endpoint, "echo")) ||
       (g_str_has_prefix (endpoint, "file:") && g_path_is_absolute (endpoint + 5)))
     return TRUE;
   g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "'%s' is not an audio endpoint", endpoint);

@@ -11,6 +11,12 @@
 /* How long the file mixer waits for its live silence before mixing
  * without it: only matters on a loaded machine. */
 #define MIXER_SLACK_MS 40
+/* The time the ear's sink allows between the jitter buffer letting a
+ * packet go and its samples being due: depayloading, decoding and a
+ * thread's wake-up, well under a millisecond. GStreamer's default for
+ * a live sink (20 ms) added that much to every call's mouth-to-ear
+ * delay; late packets are the jitter buffer's to absorb. */
+#define SINK_DEADLINE_MS 5
 #define RECORDER_SLACK_MS 300
 
 /* How long a stopping pipeline may take to drain (finishing WAV headers)
@@ -235,8 +241,6 @@ make_source (DtGstSession  *self,
   const char *source = self->source;
   GstElement *element = NULL;
 
-  if (g_str_equal (source, "silence"))
-    return NULL;  /* the mixer's own silence base suffices */
   if (g_str_equal (source, "tone"))
     {
       if ((element = make ("audiotestsrc", error)) != NULL)
@@ -332,6 +336,27 @@ make_sink (DtGstSession  *self,
     }
   g_set_error (error, DT_ERROR, DT_ERROR_INVALID_ARGUMENTS, "unknown audio sink '%s'", sink);
   return NULL;
+}
+
+/* On the sink itself, or the synchronised sinks of a bin (a file). */
+static void
+set_sink_deadline (GstElement   *sink,
+                   GstClockTime  deadline)
+{
+  if (GST_IS_BIN (sink))
+    {
+      g_autoptr(GstIterator) it = gst_bin_iterate_sinks (GST_BIN (sink));
+      GValue item = G_VALUE_INIT;
+
+      while (gst_iterator_next (it, &item) == GST_ITERATOR_OK)
+        {
+          set_sink_deadline (g_value_get_object (&item), deadline);
+          g_value_reset (&item);
+        }
+      g_value_unset (&item);
+    }
+  else if (g_object_class_find_property (G_OBJECT_GET_CLASS (sink), "processing-deadline") != NULL)
+    g_object_set (sink, "processing-deadline", (guint64) deadline, NULL);
 }
 
 /* A live silence source: keeps a mixer producing in real time whatever its
@@ -591,8 +616,8 @@ update_rx_gate (DtGstSession *self)
 {
   if (self->snapshot != NULL)
     g_atomic_int_set (&self->snapshot->rx_unheard,
-                      g_str_equal (self->sink, "null") && !self->detect_inband_dtmf && self->recorder == NULL &&
-                      self->outgoing_links == 0);
+                      g_str_equal (self->sink, "null") && !g_str_equal (self->source, "echo") &&
+                      !self->detect_inband_dtmf && self->recorder == NULL && self->outgoing_links == 0);
 }
 
 static void
@@ -1878,7 +1903,8 @@ build_pipeline (DtGstSession              *self,
    * mixer over live silence from the start. Muting or holding silences
    * the source's buffers, so RTP keeps its timing. The tee feeds a
    * recording. Then encoder → payloader → DTMF mux → rtpbin. */
-  if (g_str_equal (self->source, "silence"))
+  /* An echo is mixed over live silence once what we hear arrives (below). */
+  if (g_str_equal (self->source, "silence") || g_str_equal (self->source, "echo"))
     source = make_silence (rate, error);
   else
     source = make_source (self, rate, error);
@@ -1886,7 +1912,8 @@ build_pipeline (DtGstSession              *self,
     return FALSE;
   gst_bin_add (GST_BIN (pipeline), source);
   /* Our own tone and silence are made in the call's format. */
-  if (g_str_equal (self->source, "silence") || g_str_equal (self->source, "tone"))
+  if (g_str_equal (self->source, "silence") || g_str_equal (self->source, "tone") ||
+      g_str_equal (self->source, "echo"))
     source_out = add_format (pipeline, source, caps, error);
   else
     source_out = add_converter (pipeline, source, caps, error);
@@ -1922,6 +1949,17 @@ build_pipeline (DtGstSession              *self,
           return FALSE;
         }
       gst_pad_add_probe (file_pad, GST_PAD_PROBE_TYPE_BUFFER, start_now, pipeline, NULL);
+      send_out = mixer_out;
+    }
+  else if (g_str_equal (self->source, "echo"))
+    {
+      if ((mixer = make_send_mixer (ptime, caps, FALSE, pipeline, &mixer_out, error)) == NULL)
+        return FALSE;
+      if (!gst_element_link (source_out, mixer))
+        {
+          g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the sending mixer");
+          return FALSE;
+        }
       send_out = mixer_out;
     }
   {
@@ -2014,6 +2052,7 @@ build_pipeline (DtGstSession              *self,
         g_clear_pointer (&source_pad, gst_object_unref);
         return FALSE;
       }
+    set_sink_deadline (sink, SINK_DEADLINE_MS * GST_MSECOND);
     gst_bin_add (GST_BIN (pipeline), sink);
     if (!gst_element_link_many (rx_selector, rx_tee, sink, NULL))
       {
@@ -2022,6 +2061,44 @@ build_pipeline (DtGstSession              *self,
         return FALSE;
       }
   }
+
+  /* An echo: what we hear goes back into the sending mixer, in the
+   * source's place (mute and hold apply to it alike), as soon as the
+   * jitter buffer lets it go: once this pad has data the mixer waits for
+   * it (up to its latency), so late packets delay the echo rather than
+   * being cut, and a packet is sent back within about a packet of its
+   * arrival. Played out after the jitter buffer instead, the echo would
+   * add our whole ear delay to the far end's. Until the first packet the
+   * mixer waits its latency for this pad at every output, so the far end
+   * hears its echo from its second packet or so. (With the aggregator's
+   * ignore-inactive-pads instead, the first packet, stamped up to a
+   * packet before it arrived, could find the mixer past it, and every
+   * later one by as much: a silent echo.) The queue keeps the mixer's
+   * pace from holding up the ear. */
+  if (g_str_equal (self->source, "echo"))
+    {
+      GstElement *queue = make ("queue", error);
+      g_autoptr(GstPad) out_pad = NULL;
+
+      if (queue == NULL)
+        {
+          g_clear_pointer (&source_pad, gst_object_unref);
+          return FALSE;
+        }
+      g_object_set (queue, "leaky", 2 /* downstream */, "max-size-time", (guint64) 200 * GST_MSECOND,
+                    "max-size-buffers", 0, "max-size-bytes", 0, NULL);
+      gst_bin_add (GST_BIN (pipeline), queue);
+      source_pad = gst_element_request_pad_simple (mixer, "sink_%u");
+      out_pad = gst_element_get_static_pad (queue, "src");
+      if (!gst_element_link (rx_tee, queue) || gst_pad_link (out_pad, source_pad) != GST_PAD_LINK_OK)
+        {
+          gst_object_unref (source_pad);
+          g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the echo");
+          return FALSE;
+        }
+      /* Mute, hold and a file played in its place silence the echo. */
+      gst_pad_add_probe (out_pad, GST_PAD_PROBE_TYPE_BUFFER, silence_source, self, NULL);
+    }
 
   /* Tones in the audio (peers that send no telephone-event): spandsp's
    * detector on what we hear, at the 8 kHz it works at. It reports on

@@ -2,7 +2,7 @@
 
 #include "core/dt-error.h"
 
-static const char * const source_words[] = { "auto", "pulse", "pipewire", "tone", "silence", NULL };
+static const char * const source_words[] = { "auto", "pulse", "pipewire", "tone", "silence", "echo", NULL };
 static const char * const sink_words[] = { "auto", "pulse", "pipewire", "null", NULL };
 
 gboolean

@@ -25,7 +25,6 @@ only sane bounds, since a loaded CI machine is no place for timing targets
 import os
 import re
 import select
-import socket
 import statistics
 import struct
 import threading
@@ -34,7 +33,7 @@ import time
 import numpy as np
 import pytest
 
-from harness import SipClient, audio, free_port, sdp
+from harness import SipClient, audio, bind_rtp_pair, free_port, sdp
 from test_calls import CALL, answer, config, incoming, wait_file, wait_state
 
 RATE = 8000
@@ -42,22 +41,6 @@ PACKET = 160                      # 20 ms of PCMU
 NTP_TO_UNIX = 2208988800
 BURST_EVERY = 25                  # packets: a burst every 500 ms
 BURST_PACKETS = 3                 # 60 ms of tone
-
-
-def bind_rtp_pair():
-    """An even RTP port with RTCP on the next one, both free."""
-    for _ in range(50):
-        port = free_port() & ~1
-        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            rtp.bind(("127.0.0.1", port))
-            rtcp.bind(("127.0.0.1", port + 1))
-            return rtp, rtcp
-        except OSError:
-            rtp.close()
-            rtcp.close()
-    raise RuntimeError("no free RTP port pair on loopback")
 
 
 class Peer:

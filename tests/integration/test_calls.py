@@ -322,7 +322,7 @@ def test_wrong_state_methods(harness):
 def test_twenty_concurrent_calls(harness, tmp_path):
     # Forty pipelines starting at once on two cores: under a sanitizer
     # (several times slower) the receiving threads are late by more than
-    # the default 40 ms, and the jitter buffer rightly drops what is late.
+    # the default 30 ms, and the jitter buffer rightly drops what is late.
     # For the same reason a 200 can wait seconds for its ACK from a caller
     # busy starting its own pipelines: the 4 s transaction bound the other
     # tests use would end those calls.

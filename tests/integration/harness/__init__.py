@@ -11,11 +11,11 @@ from .core import Harness, Bus, Daemon, CtlResult, build_dir, project_version, f
 from .certs import TestPKI, make_ca, make_cert
 from .kamailio import Kamailio, unique_port
 from .sipp import Sipp, REGISTER_REPLY_CODES
-from .sip_client import SipClient, sdp
+from .sip_client import SipClient, bind_rtp_pair, sdp
 from .baresip import (Baresip, BaresipControl, BaresipError, analyze_wav, make_source_wav,
                       wav_complete)
 
 __all__ = ["Harness", "Bus", "Daemon", "CtlResult", "build_dir", "project_version",
            "free_port", "wait_for", "TestPKI", "make_ca", "make_cert", "Kamailio", "unique_port",
-           "Sipp", "REGISTER_REPLY_CODES", "SipClient", "sdp", "Baresip", "BaresipControl", "BaresipError",
+           "Sipp", "REGISTER_REPLY_CODES", "SipClient", "bind_rtp_pair", "sdp", "Baresip", "BaresipControl", "BaresipError",
            "analyze_wav", "make_source_wav", "wav_complete"]

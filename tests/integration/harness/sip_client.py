@@ -147,3 +147,21 @@ def sdp(address="127.0.0.1", port=40000, payloads="0", rtpmaps=("0 PCMU/8000",),
     lines += [f"a=rtpmap:{m}" for m in rtpmaps]
     lines += [f"a={a}" for a in attributes]
     return "\r\n".join(lines) + "\r\n"
+
+
+def bind_rtp_pair():
+    """Two UDP sockets on loopback for a raw RTP peer: an even port for RTP
+    and the next one for RTCP (RFC 3550), both free."""
+    from .core import free_port
+    for _ in range(50):
+        port = free_port() & ~1
+        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            rtp.bind(("127.0.0.1", port))
+            rtcp.bind(("127.0.0.1", port + 1))
+            return rtp, rtcp
+        except OSError:
+            rtp.close()
+            rtcp.close()
+    raise RuntimeError("no free RTP port pair on loopback")
