@@ -33,6 +33,7 @@ class Side:
         self.held = None
         self.held_note = ""
         self.method = None
+        self.notes = []
 
 
 def measure(pair, n, window, settle=1.0):
@@ -61,6 +62,7 @@ def sweep(ctx, name, make_pair, steps, window, hold, budget):
     side = Side(name)
     started = time.monotonic()
     h = ctx.Harness(ctx.tmp / name)
+    pair = None
     try:
         pair = make_pair(h, steps[-1])
         current_ok = True
@@ -93,8 +95,8 @@ def sweep(ctx, name, make_pair, steps, window, hold, budget):
         if side.good and hold:
             if not current_ok:
                 # Start again from nothing at the largest good count.
-                pair.close()
-                h.cleanup()
+                finish(h, pair, side)
+                pair = None
                 h = ctx.Harness(ctx.tmp / f"{name}-hold")
                 pair = make_pair(h, side.good)
                 try:
@@ -116,10 +118,28 @@ def sweep(ctx, name, make_pair, steps, window, hold, budget):
                 side.held = 0
                 side.held_note = (f"holding {side.good} calls for {hold} s failed: {up} up, "
                                   f"loss {100 * (loss or 0):.2f} %")
-        pair.close()
     finally:
-        h.cleanup()
+        finish(h, pair, side)
     return side
+
+
+def finish(h, pair, side):
+    """Hangs up what is left and stops the daemons. A daemon that takes
+    longer than the harness allows to stop (SIGTERM with hundreds of calls
+    on a saturated machine) is killed; that is a figure, not a failure of
+    the scenario."""
+    started = time.monotonic()
+    if pair is not None:
+        try:
+            pair.hangup_all()
+        except Exception as e:      # noqa: BLE001 - a stuck peer must not hide the sweep's figures
+            side.notes.append(f"hang-up at the end: {str(e)[:120]}")
+        pair.close()
+    try:
+        h.cleanup()
+    except AssertionError as e:
+        side.notes.append(f"stopping after the sweep: {str(e)[:160]}")
+    side.notes.append(f"hang-up and stop took {time.monotonic() - started:.1f} s")
 
 
 def run(ctx):
@@ -163,7 +183,8 @@ def run(ctx):
     d_cpu, d_at = per_call(d)
     b_cpu, b_at = per_call(b) if b else (None, None)
     method = {s.name: s.method for s in sides.values()}
-    notes = "; ".join(f"{s.name} stopped at {s.stopped}" for s in sides.values())
+    notes = "; ".join(f"{s.name} stopped at {s.stopped}" + (f" ({'; '.join(s.notes)})" if s.notes else "")
+                      for s in sides.values())
     rows = [
         figure(f"CPU per call at {AT} calls", "% core", d_cpu or [], b_cpu, target="≤ baresip",
                note=f"per endpoint (samples: caller, callee); measured at {d_at} / {b_at} calls"),
