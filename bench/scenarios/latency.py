@@ -55,35 +55,13 @@ def click_file(path, count):
     return audio.write_wav(path, samples, RATE, 1)
 
 
-def watch_growth(path, stop, growth):
-    """(monotonic time, size) whenever the file grows."""
-    last = -1
-    while not stop.is_set():
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            size = -1
-        if size != last:
-            growth.append((time.monotonic(), size))
-            last = size
-        time.sleep(0.0005)
-
-
-def data_offset(path):
-    head = path.read_bytes()[:512]
-    i = head.find(b"data")
-    if i < 0:
-        raise RuntimeError(f"{path}: no data chunk")
-    return i + 8
-
-
 def heard(recording, growth, since):
     """When each click was heard (monotonic); how far (ms) the writes after
     `since` strayed from the best-kept pace; whether the clicks' spacing is
     intact (nothing lost between them)."""
     from harness import audio
     samples, rate = audio.read_wav(recording)
-    offset = data_offset(recording)
+    offset = audio.wav_data_offset(recording)
     writes = []                   # (time, first sample of the write, samples after it)
     previous = None
     for t, size in growth:
@@ -122,7 +100,7 @@ def one_way(h, caller, target, callee, clicks, count, tag):
     wait_for(lambda: caller.get(path, CALL, "State") == "active", 10, what="the call to be active")
     time.sleep(SETTLE)
     stop, growth = threading.Event(), []
-    watcher = threading.Thread(target=watch_growth, args=(recording, stop, growth))
+    watcher = threading.Thread(target=audio.watch_growth, args=(recording, stop, growth))
     watcher.start()
     try:
         time.sleep(0.1)

@@ -22,7 +22,6 @@ only sane bounds, since a loaded CI machine is no place for timing targets
 (bench/ is).
 """
 
-import os
 import re
 import select
 import statistics
@@ -103,32 +102,10 @@ def sender_reports(data):
     return reports
 
 
-def watch_growth(path, stop, growth):
-    """Note (monotonic time, size) whenever the file grows."""
-    last = -1
-    while not stop.is_set():
-        try:
-            size = os.stat(path).st_size
-        except FileNotFoundError:
-            size = -1
-        if size != last:
-            growth.append((time.monotonic(), size))
-            last = size
-        time.sleep(0.0005)
-
-
-def data_offset(path):
-    """Where the samples start in a WAV file."""
-    head = path.read_bytes()[:512]
-    i = head.find(b"data")
-    assert i > 0, "no data chunk"
-    return i + 8
-
-
 def receive_delays(recording, burst_sent, growth):
     samples, rate = audio.read_wav(recording)
     assert rate == RATE, rate
-    offset = data_offset(recording)
+    offset = audio.wav_data_offset(recording)
     delays = []
     for onset in audio.burst_onsets(samples, rate):
         needed = offset + 2 * (int(round(onset * rate)) + 1)
@@ -188,7 +165,7 @@ def test_one_way_delay_both_paths(phone, tmp_path):
         stop_watch = threading.Event()
         growth = []
         threads = [threading.Thread(target=peer.listen),
-                   threading.Thread(target=watch_growth, args=(recording, stop_watch, growth))]
+                   threading.Thread(target=audio.watch_growth, args=(recording, stop_watch, growth))]
         for t in threads:
             t.start()
         try:

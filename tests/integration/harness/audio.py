@@ -50,6 +50,7 @@ import pathlib
 import shutil
 import struct
 import subprocess
+import time
 import tempfile
 from dataclasses import dataclass, field
 
@@ -1184,3 +1185,33 @@ def payloads_look_like_g711(payloads, min_bytes=800):
         return True
     flat = min(spectral_flatness(g711_decode(data, law)) for law in ("ulaw", "alaw"))
     return flat < 0.6
+
+
+# --------------------------------------------------------------------------
+# Watching a recording as it is written
+# --------------------------------------------------------------------------
+
+def watch_growth(path, stop, growth):
+    """Appends (monotonic time, size) to `growth` whenever the file at
+    `path` changes size, until the threading.Event `stop` is set. Run it in
+    a thread: a recording written on the pipeline clock grows as a sound
+    card would play it."""
+    last = -1
+    while not stop.is_set():
+        try:
+            size = os.stat(path).st_size
+        except FileNotFoundError:
+            size = -1
+        if size != last:
+            growth.append((time.monotonic(), size))
+            last = size
+        time.sleep(0.0005)
+
+
+def wav_data_offset(path):
+    """Where the samples start in a WAV file."""
+    head = pathlib.Path(path).read_bytes()[:512]
+    i = head.find(b"data")
+    if i < 0:
+        raise ValueError(f"{path}: no data chunk")
+    return i + 8
