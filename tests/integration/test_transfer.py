@@ -166,6 +166,8 @@ def test_transfer_refuses_bad_requests(harness):
     assert "Error.InvalidState" in error_of(t.b, b_a, "Transfer", "(s)", ("sip:carol@127.0.0.1",))
     answer(t.b, b_a)
     wait_state(t.a, a_b, "active")
+    # The callee's call turns active at the ACK, just after the caller's.
+    wait_state(t.b, b_a, "active")
     assert "Error.InvalidArguments" in error_of(t.b, b_a, "Transfer", "(s)", ("not a uri",))
     assert "Error.NotFound" in error_of(t.b, b_a, "TransferToCall", "(o)",
                                         ("/org/dialtone/Phone1/Call/99",))
