@@ -157,3 +157,23 @@ class Watch:
     def close(self):
         for s in self.subs:
             self.conn.signal_unsubscribe(s)
+
+
+# -- two dialtoned on loopback -------------------------------------------------
+
+def direct_pair(h, conf, callee_conf=None, log_level="warning", caller_opts=None, **callee_opts):
+    """Starts a caller and a callee dialtoned (`conf`, or `callee_conf` for
+    the callee) with registrar-less accounts on loopback; `callee_opts` go
+    to the callee's account (allow_direct_calls, auto_answer, ...). Returns
+    (caller, callee, the callee's URI)."""
+    from harness import free_port
+    a = h.daemon("caller", config=conf, log_level=log_level).start()
+    b = h.daemon("callee", config=callee_conf or conf, log_level=log_level).start()
+    port = free_port()
+    a.add_account("lan", address="sip:alice@127.0.0.1", local_address="127.0.0.1", local_port=free_port(),
+                  **(caller_opts or {}))
+    b.add_account("lan", address="sip:bob@127.0.0.1", local_address="127.0.0.1", local_port=port,
+                  **callee_opts)
+    for d in (a, b):
+        d.wait_account("lan", "unregistered", "no-registrar")
+    return a, b, f"sip:bob@127.0.0.1:{port}"

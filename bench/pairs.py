@@ -25,7 +25,7 @@ import struct
 import threading
 import time
 
-from benchlib import CALL, PROPS, Watch
+from benchlib import CALL, PROPS, Watch, direct_pair
 
 BUS_NAME = "org.dialtone.Phone1"
 ROOT = "/org/dialtone/Phone1"
@@ -51,7 +51,6 @@ class DialtonePair:
 
     def __init__(self, h, codec="pcmu", source="tone", max_calls=4, log_level="warning"):
         from gi.repository import GLib
-        from harness import free_port
         self.GLib = GLib
         self.ports = rtp_block(max_calls)
         half = (self.ports[0] + self.ports[1]) // 2 & ~1
@@ -61,19 +60,12 @@ class DialtonePair:
         conf = ("[sip]\ntransaction-timeout=8\nrequest-rate=0\n"
                 f"[media]\ncodecs={codec}\nptime=20\naudio-source={source}\naudio-sink=null\n"
                 "rtp-port-min={}\nrtp-port-max={}\n")
-        self.a = h.daemon("caller", config=conf.format(*ranges[0]), log_level=log_level).start()
-        self.b = h.daemon("callee", config=conf.format(*ranges[1]), log_level=log_level).start()
-        port = free_port()
-        self.a.add_account("lan", address="sip:alice@127.0.0.1", local_address="127.0.0.1",
-                           local_port=free_port(), media_encryption="none")
         # Plain RTP, as baresip sends without a mediaenc module (both
         # dialtoned would otherwise agree on SRTP).
-        self.b.add_account("lan", address="sip:bob@127.0.0.1", local_address="127.0.0.1",
-                           local_port=port, allow_direct_calls=True, auto_answer=True,
-                           media_encryption="none")
-        for d in (self.a, self.b):
-            d.wait_account("lan", "unregistered", "no-registrar")
-        self.target = f"sip:bob@127.0.0.1:{port}"
+        self.a, self.b, self.target = direct_pair(
+            h, conf.format(*ranges[0]), conf.format(*ranges[1]), log_level=log_level,
+            caller_opts={"media_encryption": "none"},
+            allow_direct_calls=True, auto_answer=True, media_encryption="none")
         self.pids = {"caller": self.a.process.popen.pid, "callee": self.b.process.popen.pid}
         self.source_mib = 0.0
         self.calls = []

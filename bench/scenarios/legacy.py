@@ -5,8 +5,8 @@ flat dict of figures; dialtone-bench shows them as dialtoned-only rows."""
 import statistics
 import time
 
-from benchlib import (ACCOUNT, CALL, OBJECT_MANAGER, PROPS, Watch, cpu_percent, ms, pct,
-                      rss_mib, status, threads)
+from benchlib import (ACCOUNT, CALL, OBJECT_MANAGER, PROPS, Watch, cpu_percent, direct_pair, ms,
+                      pct, rss_mib, status, threads)
 
 def bench_startup(Harness, tmp, runs=5):
     import re
@@ -112,7 +112,6 @@ def bench_registration(Harness, tmp, accounts=50, timed=20):
 
 
 def bench_calls(Harness, tmp, setup_calls=50, concurrent=20, window=10.0):
-    from harness import free_port
     from gi.repository import GLib
     h = Harness(tmp / "calls")
     try:
@@ -120,15 +119,7 @@ def bench_calls(Harness, tmp, setup_calls=50, concurrent=20, window=10.0):
         # request budget, which would turn them away (503) after 20.
         conf = ("[sip]\ntransaction-timeout=4\nrequest-rate=0\n"
                 "[media]\ncodecs=pcmu\naudio-source=silence\naudio-sink=null\n")
-        a = h.daemon("caller", config=conf, log_level="warning").start()
-        b = h.daemon("callee", config=conf, log_level="warning").start()
-        b_port = free_port()
-        a.add_account("lan", address="sip:alice@127.0.0.1", local_address="127.0.0.1", local_port=free_port())
-        b.add_account("lan", address="sip:bob@127.0.0.1", local_address="127.0.0.1", local_port=b_port,
-                      allow_direct_calls=True)
-        for d in (a, b):
-            d.wait_account("lan", "unregistered", "no-registrar")
-        target = f"sip:bob@127.0.0.1:{b_port}"
+        a, b, target = direct_pair(h, conf, allow_direct_calls=True)
 
         # The callee answers whatever rings, as soon as it is announced.
         answer_opts = {}
@@ -218,21 +209,12 @@ def bench_srtp(Harness, tmp, concurrent=20, window=10.0, rounds=3):
     """CPU per active PCMU call, plain RTP against SRTP, between two
     dialtoned: the same calls with media-encryption none, then optional
     (which both ends take as SRTP). Rounds alternate; medians reported."""
-    from harness import free_port
     from gi.repository import GLib
     h = Harness(tmp / "srtp")
     try:
         conf = "[sip]\ntransaction-timeout=4\n[media]\ncodecs=pcmu\naudio-source=tone\naudio-sink=null\n"
-        a = h.daemon("caller", config=conf, log_level="error").start()
-        b = h.daemon("callee", config=conf, log_level="error").start()
-        b_port = free_port()
-        a.add_account("lan", address="sip:alice@127.0.0.1", local_address="127.0.0.1", local_port=free_port())
-        b.add_account("lan", address="sip:bob@127.0.0.1", local_address="127.0.0.1", local_port=b_port,
-                      auto_answer=True)
-        for d in (a, b):
-            d.wait_account("lan", "unregistered", "no-registrar")
+        a, b, target = direct_pair(h, conf, log_level="error", auto_answer=True, allow_direct_calls=True)
         pids = {"caller": a.process.popen.pid, "callee": b.process.popen.pid}
-        target = f"sip:bob@127.0.0.1:{b_port}"
         wa = Watch(a)
         states = {}
         wa.on(PROPS, "PropertiesChanged",

@@ -7,7 +7,7 @@ codecs and plugins) are not counted."""
 
 import time
 
-from benchlib import CALL, PROPS, Watch, figure, pct
+from benchlib import CALL, PROPS, Watch, direct_pair, figure, pct
 
 NAME = "setup"
 DESCRIPTION = "Dial to active between two endpoints on loopback with auto-answer (median, p95)"
@@ -35,7 +35,6 @@ def run(ctx):
 
 def dialtoned_setup(ctx, calls):
     """Setup times in ms of `calls` calls from one dialtoned to another."""
-    from harness import free_port
     from gi.repository import GLib
     h = ctx.Harness(ctx.tmp / "dialtoned")
     try:
@@ -43,16 +42,8 @@ def dialtoned_setup(ctx, calls):
         # request budget, which would turn them away (503) after 20.
         conf = ("[sip]\ntransaction-timeout=4\nrequest-rate=0\n"
                 "[media]\ncodecs=pcmu\naudio-source=silence\naudio-sink=null\n")
-        a = h.daemon("caller", config=conf, log_level="warning").start()
-        b = h.daemon("callee", config=conf, log_level="warning").start()
-        b_port = free_port()
-        a.add_account("lan", address="sip:alice@127.0.0.1", local_address="127.0.0.1",
-                      local_port=free_port())
-        b.add_account("lan", address="sip:bob@127.0.0.1", local_address="127.0.0.1",
-                      local_port=b_port, auto_answer=True, allow_direct_calls=True)
-        for d in (a, b):
-            d.wait_account("lan", "unregistered", "no-registrar")
-        target = GLib.Variant("(sa{sv})", (f"sip:bob@127.0.0.1:{b_port}", {}))
+        a, b, uri = direct_pair(h, conf, auto_answer=True, allow_direct_calls=True)
+        target = GLib.Variant("(sa{sv})", (uri, {}))
         conn = a.bus.connection
 
         watch = Watch(a)
