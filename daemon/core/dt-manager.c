@@ -23,6 +23,8 @@ struct _DtManager {
   DtCallHistory *history;
   GPtrArray     *calls;         /* DtCall, oldest first, until removed */
   GHashTable    *history_ids;   /* DtCall → gint64 row id (boxed) */
+  GHashTable    *history_due;   /* DtCall (ref): changed since its row was written */
+  guint          history_due_id;
   guint          next_call_index;
   guint          next_conference;
 };
@@ -30,6 +32,8 @@ struct _DtManager {
 /* Ended calls stay on the bus this long, so that a client that was not
  * watching can still read how the call ended; the history keeps them. */
 #define CALL_LINGER_SECONDS 10
+
+static void write_due_history (DtManager *self);
 
 static const DtSettingSpec call_option_specs[] = {
   { .key = "audio-source", .kind = DT_SETTING_STRING },
@@ -91,7 +95,9 @@ dt_manager_dispose (GObject *object)
   if (self->calls != NULL)
     for (guint i = 0; i < self->calls->len; i++)
       g_signal_handlers_disconnect_by_data (self->calls->pdata[i], self);
+  write_due_history (self);
   g_clear_pointer (&self->calls, g_ptr_array_unref);
+  g_clear_pointer (&self->history_due, g_hash_table_unref);
   g_clear_pointer (&self->history_ids, g_hash_table_unref);
   g_clear_pointer (&self->accounts, g_ptr_array_unref);
   g_clear_object (&self->history);
@@ -151,6 +157,7 @@ dt_manager_init (DtManager *self)
   self->accounts = g_ptr_array_new_with_free_func (g_object_unref);
   self->calls = g_ptr_array_new_with_free_func (g_object_unref);
   self->history_ids = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  self->history_due = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
 }
 
 static DtCall *on_incoming_call (DtBackend  *backend,
@@ -459,9 +466,11 @@ dt_manager_set_history (DtManager     *self,
   g_set_object (&self->history, history);
 }
 
+/* Whoever reads the history sees the calls in progress as they are. */
 DtCallHistory *
 dt_manager_get_history (DtManager *self)
 {
+  write_due_history (self);
   return self->history;
 }
 
@@ -536,8 +545,8 @@ dt_manager_get_calls (DtManager *self)
 }
 
 static void
-write_history (DtManager *self,
-               DtCall    *call)
+write_history_now (DtManager *self,
+                   DtCall    *call)
 {
   gint64 *id = g_hash_table_lookup (self->history_ids, call);
   g_autoptr(GError) error = NULL;
@@ -560,6 +569,54 @@ write_history (DtManager *self,
     }
   if (!dt_call_history_update_call (self->history, *id, call, &error))
     g_warning ("Call %u: history not updated: %s", dt_call_get_index (call), error->message);
+}
+
+static void
+write_due_history (DtManager *self)
+{
+  GHashTableIter iter;
+  DtCall *call;
+
+  g_clear_handle_id (&self->history_due_id, g_source_remove);
+  if (self->history_due == NULL)
+    return;
+  g_hash_table_iter_init (&iter, self->history_due);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &call, NULL))
+    {
+      write_history_now (self, call);
+      g_hash_table_iter_remove (&iter);
+    }
+}
+
+static gboolean
+on_history_due (gpointer user_data)
+{
+  DtManager *self = user_data;
+
+  self->history_due_id = 0;
+  write_due_history (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* A call in progress is written once the main loop has nothing more
+ * urgent to do: its SIP responses and D-Bus signals go first, and a call
+ * that rings and is answered at once is written once. The write that
+ * ends a call is made at once (the history-added signal carries the row). */
+static void
+write_history (DtManager *self,
+               DtCall    *call)
+{
+  if (self->history == NULL)
+    return;
+  if (dt_call_is_ended (call))
+    {
+      g_hash_table_remove (self->history_due, call);
+      write_history_now (self, call);
+      return;
+    }
+  g_hash_table_add (self->history_due, g_object_ref (call));
+  if (self->history_due_id == 0)
+    self->history_due_id = g_idle_add_full (G_PRIORITY_LOW, on_history_due, self, NULL);
 }
 
 static gboolean

@@ -416,8 +416,8 @@ step_once (DtStore       *self,
 /* The store runs with synchronous = FULL. A call in progress is written
  * with NORMAL: in WAL mode its commit is in the log (in the system's cache)
  * at once, so a crash of the daemon loses nothing, but the log is not
- * flushed to the disk, which cost milliseconds on the way of every call
- * being set up (its row is written before the INVITE or the 180 leaves).
+ * flushed to the disk, which cost milliseconds for every call being set
+ * up.
  * The write that ends a call stays FULL and flushes the log with the
  * earlier commits: an ended call survives a power cut, as before. */
 /* Not a statement prepared once: a PRAGMA takes effect when it is

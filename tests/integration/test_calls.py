@@ -390,6 +390,14 @@ def test_killed_daemon_leaves_no_open_call(harness):
     # The callee is active when the ACK comes, which can be a little after
     # the caller (it starts its media first).
     wait_state(pair.b, call_b, "active")
+    # A call in progress is written once the signals about it are out.
+    def rows():
+        db = sqlite3.connect(f"file:{pair.b.db_path}?mode=ro", uri=True)
+        try:
+            return db.execute("SELECT state, ended_usec FROM calls").fetchall()
+        finally:
+            db.close()
+    wait_for(lambda: rows() == [("active", None)], 5, what="the active call's row")
     pair.b.process.signal(signal.SIGKILL)
     pair.b.wait_exit()
     with sqlite3.connect(pair.b.db_path) as db:
