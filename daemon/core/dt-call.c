@@ -38,6 +38,7 @@ struct _DtCall {
   gboolean            encrypted;   /* SRTP both ways, as negotiated */
   char               *codec;
   gboolean            media_started;
+  gboolean            media_stopped;  /* for good: the call is ending */
   gboolean            answering;      /* our answer is out, its ACK not in yet */
   gboolean            remote_telephone_event;
   guint               no_answer_id;
@@ -159,6 +160,16 @@ set_sip_status (DtCall     *self,
 }
 
 static void
+stop_media (DtCall *self)
+{
+  if (self->media == NULL || self->media_stopped)
+    return;
+  self->media_stopped = TRUE;
+  g_signal_handlers_disconnect_by_data (self->media, self);
+  dt_media_session_stop (self->media);
+}
+
+static void
 end_with (DtCall            *self,
           DtCallStateReason  reason)
 {
@@ -169,9 +180,15 @@ end_with (DtCall            *self,
   if (self->pending_reason == DT_CALL_STATE_REASON_NONE)
     self->pending_reason = reason;
   if (self->state == DT_CALL_STATE_INCOMING)
-    dt_backend_call_reject (self->backend, self, 480);
-  else
-    dt_backend_call_hangup (self->backend, self);
+    {
+      dt_backend_call_reject (self->backend, self, 480);
+      return;
+    }
+  dt_backend_call_hangup (self->backend, self);
+  /* Nothing is said or heard after our BYE or CANCEL. A peer slow to
+   * answer it (hundreds of calls ending at once, on a loaded machine)
+   * must not keep our media running, and the machine loaded, meanwhile. */
+  stop_media (self);
 }
 
 static void
@@ -631,7 +648,7 @@ dt_call_notify_media (DtCall                   *self,
   g_autoptr(GError) error = NULL;
   const DtCodec *codec = dt_media_description_audio_codec (remote);
 
-  if (dt_call_is_ended (self) || self->media == NULL)
+  if (dt_call_is_ended (self) || self->media == NULL || self->media_stopped)
     return;
   if (!dt_media_session_start (self->media, local, remote, &error))
     {
@@ -702,11 +719,7 @@ dt_call_notify_ended (DtCall            *self,
   else if (reason == DT_CALL_STATE_REASON_REMOTE_HANGUP && self->transferred_away)
     reason = DT_CALL_STATE_REASON_TRANSFERRED;
 
-  if (self->media != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->media, self);
-      dt_media_session_stop (self->media);
-    }
+  stop_media (self);
   g_object_freeze_notify (G_OBJECT (self));
   set_sip_status (self, sip_status, sip_reason);
   self->ended_usec = g_get_real_time ();
@@ -757,6 +770,11 @@ require_conversation (DtCall      *self,
                       const char  *what,
                       GError     **error)
 {
+  if (self->media_stopped && !dt_call_is_ended (self))
+    {
+      g_set_error (error, DT_ERROR, DT_ERROR_INVALID_STATE, "%s: the call is ending", what);
+      return FALSE;
+    }
   if (in_conversation (self) && self->media != NULL && self->media_started)
     return TRUE;
   g_set_error (error, DT_ERROR, DT_ERROR_INVALID_STATE, "%s needs an answered call (it is %s)", what,

@@ -2317,8 +2317,9 @@ on_drain_message (GstBus     *bus,
   return G_SOURCE_CONTINUE;
 }
 
-/* End of stream through the whole pipeline, so that file sinks write their
- * headers; torn down when it arrives, or after a bound. */
+/* The call's end: sending stops at once; a file being written gets the
+ * end of stream (its header), and the pipeline is torn down when that
+ * arrives or after a bound; otherwise from the main loop, soon. */
 static void
 session_stop (DtMediaSession *session)
 {
@@ -2332,11 +2333,24 @@ session_stop (DtMediaSession *session)
   if (self->pipeline == NULL)
     return;
 
+  /* Nothing leaves after the call's end, however long the teardown. */
+  if (self->send_valve != NULL)
+    g_object_set (self->send_valve, "drop", TRUE, NULL);
   end_playback (self, "stopped");
+  g_object_ref (self);
+  /* Only a file being written needs the end of stream (for its header).
+   * Without one, the pipeline goes once the main loop has sent what it
+   * has to send (the BYEs of hundreds of calls ended at once first): each
+   * live source would take an EOS in its own thread, and stopping a
+   * pipeline joins its threads, both slow on a loaded machine. */
+  if (self->recorder == NULL && !g_str_has_prefix (self->sink, "file:"))
+    {
+      self->drain_timer = g_idle_add (finish_drain, self);
+      return;
+    }
   finish_recording (self);
   g_clear_handle_id (&self->bus_watch, g_source_remove);
   bus = gst_pipeline_get_bus (GST_PIPELINE (self->pipeline));
-  g_object_ref (self);
   self->bus_watch = gst_bus_add_watch (bus, on_drain_message, self);
   self->drain_timer = g_timeout_add (DRAIN_BOUND_MS, finish_drain, self);
   gst_element_send_event (self->pipeline, gst_event_new_eos ());

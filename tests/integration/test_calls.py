@@ -9,14 +9,16 @@ recording must match it (cross-correlation) at the expected delay.
 import json
 import pathlib
 import signal
+import socket
 import sqlite3
 import subprocess
+import threading
 import time
 
 import pytest
 from gi.repository import GLib
 
-from harness import Kamailio, build_dir, free_port, wait_for
+from harness import Kamailio, SipClient, build_dir, free_port, sdp, wait_for
 from harness import audio
 
 CALL = "org.dialtone.Phone1.Call"
@@ -263,6 +265,60 @@ def test_cancel_before_answer_is_a_missed_call(harness):
     assert "in!" in r.stdout and "cancelled" in r.stdout
     assert pair.b.ctl("history", "seen", str(missed[0]["id"])).returncode == 0
     assert history(pair.b, unseen=True) == []
+
+
+def test_our_media_stops_when_our_bye_leaves(harness):
+    """Hanging up stops our RTP as the BYE leaves, not when it is answered:
+    a raw peer that leaves the BYE unanswered hears nothing more, while the
+    call still waits for the BYE's transaction to end."""
+    b = harness.daemon("b", config=config("pcmu")).start()
+    port = free_port()
+    b.add_account("lan", address="sip:b@127.0.0.1", local_address="127.0.0.1", local_port=port,
+                  allow_direct_calls=True)
+    b.wait_account("lan", "unregistered", "no-registrar")
+    rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rtp.bind(("127.0.0.1", 0))
+    client = SipClient()
+    try:
+        offer = sdp(port=rtp.getsockname()[1], attributes=("ptime:20", "sendrecv"))
+        responses = []
+        inviting = threading.Thread(target=lambda: responses.extend(
+            client.invite("127.0.0.1", port, user="b", body=offer, timeout=10.0, hang_up=False)))
+        inviting.start()
+        call_b = incoming(b)
+        answer(b, call_b, audio_source="tone")
+        inviting.join(12)
+        assert any(r.status == 200 for r in responses), responses
+        wait_state(b, call_b, "active")
+        rtp.settimeout(5)
+        rtp.recvfrom(2048)
+
+        b.call(call_b, CALL, "Hangup")
+        bye = wait_for(lambda: next((m for m in iter(lambda: client.receive(0.2), None)
+                                     if (m.header("CSeq") or "").endswith("BYE")), None),
+                       5, what="the BYE")
+        left = time.monotonic()
+        late = []
+        rtp.settimeout(0.2)
+        while time.monotonic() < left + 1.0:
+            try:
+                rtp.recvfrom(2048)
+            except socket.timeout:
+                continue
+            if time.monotonic() > left + 0.1:
+                late.append(time.monotonic() - left)
+        assert late == [], f"RTP {len(late)} times after the BYE, last {late[-1]:.2f} s after"
+        assert state(b, call_b) == "active"      # the BYE is not answered yet
+
+        answer_bye = "\r\n".join(
+            ["SIP/2.0 200 OK"] + [f"{h}: {bye.header(h)}" for h in ("Via", "From", "To", "Call-ID", "CSeq")]
+            + ["Content-Length: 0", "", ""]).encode()
+        client.send(answer_bye, ("127.0.0.1", port))
+        wait_state(b, call_b, "terminated")
+        assert b.get(call_b, CALL, "StateReason") == "local-hangup"
+    finally:
+        client.close()
+        rtp.close()
 
 
 def test_no_answer_timeout(harness):
