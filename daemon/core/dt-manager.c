@@ -23,7 +23,7 @@ struct _DtManager {
   DtCallHistory *history;
   GPtrArray     *calls;         /* DtCall, oldest first, until removed */
   GHashTable    *history_ids;   /* DtCall → gint64 row id (boxed) */
-  GHashTable    *history_due;   /* DtCall (ref): changed since its row was written */
+  GPtrArray     *history_due;   /* DtCall: changed since its row was written, first first */
   guint          history_due_id;
   guint          next_call_index;
   guint          next_conference;
@@ -97,7 +97,7 @@ dt_manager_dispose (GObject *object)
       g_signal_handlers_disconnect_by_data (self->calls->pdata[i], self);
   write_due_history (self);
   g_clear_pointer (&self->calls, g_ptr_array_unref);
-  g_clear_pointer (&self->history_due, g_hash_table_unref);
+  g_clear_pointer (&self->history_due, g_ptr_array_unref);
   g_clear_pointer (&self->history_ids, g_hash_table_unref);
   g_clear_pointer (&self->accounts, g_ptr_array_unref);
   g_clear_object (&self->history);
@@ -157,7 +157,7 @@ dt_manager_init (DtManager *self)
   self->accounts = g_ptr_array_new_with_free_func (g_object_unref);
   self->calls = g_ptr_array_new_with_free_func (g_object_unref);
   self->history_ids = g_hash_table_new_full (NULL, NULL, NULL, g_free);
-  self->history_due = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+  self->history_due = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 static DtCall *on_incoming_call (DtBackend  *backend,
@@ -571,21 +571,17 @@ write_history_now (DtManager *self,
     g_warning ("Call %u: history not updated: %s", dt_call_get_index (call), error->message);
 }
 
+/* In the order the calls first changed: a new call's row is inserted in
+ * the order the calls were made, so ids follow it. */
 static void
 write_due_history (DtManager *self)
 {
-  GHashTableIter iter;
-  DtCall *call;
-
   g_clear_handle_id (&self->history_due_id, g_source_remove);
   if (self->history_due == NULL)
     return;
-  g_hash_table_iter_init (&iter, self->history_due);
-  while (g_hash_table_iter_next (&iter, (gpointer *) &call, NULL))
-    {
-      write_history_now (self, call);
-      g_hash_table_iter_remove (&iter);
-    }
+  for (guint i = 0; i < self->history_due->len; i++)
+    write_history_now (self, self->history_due->pdata[i]);
+  g_ptr_array_set_size (self->history_due, 0);
 }
 
 static gboolean
@@ -610,11 +606,22 @@ write_history (DtManager *self,
     return;
   if (dt_call_is_ended (call))
     {
-      g_hash_table_remove (self->history_due, call);
-      write_history_now (self, call);
+      if (g_hash_table_contains (self->history_ids, call))
+        {
+          g_ptr_array_remove (self->history_due, call);
+          write_history_now (self, call);
+        }
+      else
+        {
+          /* Its row goes after those of the calls made before it. */
+          write_due_history (self);
+          if (!g_hash_table_contains (self->history_ids, call))
+            write_history_now (self, call);
+        }
       return;
     }
-  g_hash_table_add (self->history_due, g_object_ref (call));
+  if (!g_ptr_array_find (self->history_due, call, NULL))
+    g_ptr_array_add (self->history_due, g_object_ref (call));
   if (self->history_due_id == 0)
     self->history_due_id = g_idle_add_full (G_PRIORITY_LOW, on_history_due, self, NULL);
 }
