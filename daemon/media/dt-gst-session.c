@@ -77,6 +77,9 @@ struct _DtGstSession {
   GstElement          *send_tee;     /* what we send, for a recording */
   GstElement          *rx_tee;       /* what we hear, for a recording */
   GstElement          *dtmf_src;     /* NULL: the remote takes no telephone-event */
+  char                 dtmf_sounding; /* the digit rtpdtmfsrc sends, or 0 */
+  guint                dtmf_held;     /* digits rtpdtmfsrc took whose end is not out yet */
+  gboolean             draining_eos;  /* stopped: waiting for the end of stream */
   GstCaps             *raw_caps;
   gboolean             muted;
 
@@ -762,7 +765,27 @@ session_send_dtmf (DtMediaSession *session,
   event = gst_structure_new ("dtmf-event", "type", G_TYPE_INT, 1, "number", G_TYPE_INT, number,
                              "volume", G_TYPE_INT, 10, "start", G_TYPE_BOOLEAN, start, NULL);
   pad = gst_element_get_static_pad (self->dtmf_src, "src");
-  return gst_pad_send_event (pad, gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM, event));
+  if (!gst_pad_send_event (pad, gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM, event)))
+    return FALSE;
+  self->dtmf_sounding = start ? digit : 0;
+  if (start)
+    self->dtmf_held++;
+  return TRUE;
+}
+
+/* rtpdtmfsrc has sent a digit's end (or had none to end): it holds no
+ * digit any more. */
+static gboolean
+is_dtmf_end (GstMessage *message)
+{
+  const GstStructure *st = gst_message_get_structure (message);
+  gboolean start = TRUE;
+
+  if (GST_MESSAGE_TYPE (message) != GST_MESSAGE_ELEMENT || st == NULL)
+    return FALSE;
+  return gst_structure_has_name (st, "dtmf-event-dropped") ||
+         (gst_structure_has_name (st, "dtmf-event-processed") &&
+          gst_structure_get_boolean (st, "start", &start) && !start);
 }
 
 static void
@@ -1640,6 +1663,8 @@ on_bus_message (GstBus     *bus,
         break;
       }
     case GST_MESSAGE_ELEMENT:
+      if (is_dtmf_end (message) && self->dtmf_held > 0)
+        self->dtmf_held--;
       on_element_message (self, message);
       break;
     case GST_MESSAGE_APPLICATION:
@@ -2306,6 +2331,14 @@ on_drain_message (GstBus     *bus,
 {
   DtGstSession *self = user_data;
 
+  /* The end of the last digit held is out (see session_stop). */
+  if (!self->draining_eos && is_dtmf_end (message) && self->dtmf_held > 0 && --self->dtmf_held == 0)
+    {
+      g_clear_handle_id (&self->drain_timer, g_source_remove);
+      self->bus_watch = 0;
+      self->drain_timer = g_idle_add (finish_drain, self);
+      return G_SOURCE_REMOVE;
+    }
   if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_EOS || GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
     {
       g_clear_handle_id (&self->drain_timer, g_source_remove);
@@ -2338,12 +2371,18 @@ session_stop (DtMediaSession *session)
     g_object_set (self->send_valve, "drop", TRUE, NULL);
   end_playback (self, "stopped");
   g_object_ref (self);
+  /* rtpdtmfsrc lets go of a digit only as it sends the digit's end, 250 ms
+   * at least after its start: torn down before, the peer misses the end
+   * and the element leaks the digit. */
+  if (self->dtmf_sounding != 0)
+    session_send_dtmf (session, self->dtmf_sounding, FALSE);
   /* Only a file being written needs the end of stream (for its header).
    * Without one, the pipeline goes once the main loop has sent what it
    * has to send (the BYEs of hundreds of calls ended at once first): each
    * live source would take an EOS in its own thread, and stopping a
    * pipeline joins its threads, both slow on a loaded machine. */
-  if (self->recorder == NULL && !g_str_has_prefix (self->sink, "file:"))
+  self->draining_eos = self->recorder != NULL || g_str_has_prefix (self->sink, "file:");
+  if (!self->draining_eos && self->dtmf_held == 0)
     {
       self->drain_timer = g_idle_add (finish_drain, self);
       return;
@@ -2353,7 +2392,8 @@ session_stop (DtMediaSession *session)
   bus = gst_pipeline_get_bus (GST_PIPELINE (self->pipeline));
   self->bus_watch = gst_bus_add_watch (bus, on_drain_message, self);
   self->drain_timer = g_timeout_add (DRAIN_BOUND_MS, finish_drain, self);
-  gst_element_send_event (self->pipeline, gst_event_new_eos ());
+  if (self->draining_eos)
+    gst_element_send_event (self->pipeline, gst_event_new_eos ());
 }
 
 static const char *
