@@ -411,7 +411,16 @@ def test_twenty_concurrent_calls(harness, tmp_path):
     assert len(answered) == 20
     for path in calls:
         wait_state(pair.a, path, "active", timeout=15)
-    time.sleep(5.5)  # the 4 s signal, with room for a loaded machine
+    # Hang up once every callee has heard the end of the 4 s signal, which
+    # a loaded machine plays late: the caller stops sending as its BYE
+    # leaves. If one never does, the checks below say which.
+    time.sleep(4.5)
+    being_recorded = [tmp_path / (path.split("/")[-1] + ".wav") for path in answered]
+    try:
+        wait_for(lambda: all(r.exists() and holds_the_end(sent, r, seconds=1) for r in being_recorded),
+                 harness.timeout(10), interval=0.5, what="every callee to hear the end of the signal")
+    except TimeoutError:
+        pass
     assert pair.a.manager("HangupAll", reply="(u)")[0] == 20
     for path in answered:
         wait_state(pair.b, path, "terminated")
