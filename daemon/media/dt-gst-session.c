@@ -769,6 +769,7 @@ ensure_mixer (DtGstSession  *self,
 {
   GstElement *mixer, *out = NULL;
   g_autoptr(GstPad) source_src = NULL;
+  g_autoptr(GstEvent) segment_event = NULL;
   GstClockTime end;
 
   if (self->send_mixer != NULL)
@@ -782,10 +783,23 @@ ensure_mixer (DtGstSession  *self,
   gst_element_sync_state_with_parent (mixer);
   source_src = gst_element_get_static_pad (self->source_out, "src");
   end = atomic_load_explicit (&self->source_end, memory_order_relaxed);
-  if (GST_CLOCK_TIME_IS_VALID (end))
+  segment_event = gst_pad_get_sticky_event (source_src, GST_EVENT_SEGMENT, 0);
+  if (GST_CLOCK_TIME_IS_VALID (end) && segment_event != NULL)
     {
-      gst_pad_sticky_events_foreach (source_src, forward_sticky, self->source_pad);
-      gst_pad_send_event (self->source_pad, gst_event_new_gap (end, 0));
+      const GstSegment *segment;
+      GstClockTime at, now = gst_element_get_current_running_time (self->pipeline);
+
+      gst_event_parse_segment (segment_event, &segment);
+      at = segment->format == GST_FORMAT_TIME ? gst_segment_to_running_time (segment, GST_FORMAT_TIME, end)
+                                              : GST_CLOCK_TIME_NONE;
+      /* Not for a source that has stalled (a sound server gone quiet): the
+       * mixer would catch up on all that time at once. */
+      if (GST_CLOCK_TIME_IS_VALID (at) && GST_CLOCK_TIME_IS_VALID (now) &&
+          at + MIXER_SLACK_MS * GST_MSECOND >= now)
+        {
+          gst_pad_sticky_events_foreach (source_src, forward_sticky, self->source_pad);
+          gst_pad_send_event (self->source_pad, gst_event_new_gap (end, 0));
+        }
     }
   gst_pad_add_probe (source_src, GST_PAD_PROBE_TYPE_IDLE, move_source_to_mixer, self, NULL);
   return TRUE;
