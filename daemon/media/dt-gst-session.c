@@ -1,5 +1,6 @@
 #include "dt-gst-session.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -73,6 +74,10 @@ struct _DtGstSession {
   GstElement          *source_out;   /* the source, converted */
   GstPad              *source_pad;   /* the mixer's pad for our source, or NULL */
   gint                 source_silenced;  /* atomic: read in the source's thread */
+  /* Where the source's last buffer ended (its stream time; NONE before
+   * the first), written in the source's thread: a mixer that joins the
+   * call starts there. */
+  _Atomic guint64      source_end;
   guint                ptime;
   GstElement          *send_tee;     /* what we send, for a recording */
   GstElement          *rx_tee;       /* what we hear, for a recording */
@@ -647,6 +652,22 @@ silence_source (GstPad          *pad,
   return GST_PAD_PROBE_OK;
 }
 
+/* On the source's own pad: silence_source, and where the buffer ends,
+ * for a mixer that joins (ensure_mixer). */
+static GstPadProbeReturn
+track_source (GstPad          *pad,
+              GstPadProbeInfo *info,
+              gpointer         user_data)
+{
+  DtGstSession *self = user_data;
+  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+
+  if (GST_BUFFER_PTS_IS_VALID (buffer) && GST_BUFFER_DURATION_IS_VALID (buffer))
+    atomic_store_explicit (&self->source_end, GST_BUFFER_PTS (buffer) + GST_BUFFER_DURATION (buffer),
+                           memory_order_relaxed);
+  return silence_source (pad, info, user_data);
+}
+
 static void
 session_set_muted (DtMediaSession *session,
                    gboolean        muted)
@@ -714,14 +735,45 @@ move_source_to_mixer (GstPad          *pad,
   return GST_PAD_PROBE_REMOVE;
 }
 
+/* The source's stream-start, caps and segment, ahead of it on the
+ * mixer's pad. */
+static gboolean
+forward_sticky (GstPad    *pad,
+                GstEvent **event,
+                gpointer   user_data)
+{
+  GstPad *mixer_pad = user_data;
+  GstEventType type = GST_EVENT_TYPE (*event);
+
+  if (type == GST_EVENT_STREAM_START || type == GST_EVENT_CAPS || type == GST_EVENT_SEGMENT)
+    gst_pad_send_event (mixer_pad, gst_event_ref (*event));
+  return TRUE;
+}
+
 /* A second input (a file, a conference) needs the mixer: it joins the
- * call, and the source moves to it without a gap. */
+ * call, and the source moves to it without a gap.
+ *
+ * The mixer's packets must fall where the source's buffers do: a packet
+ * is complete only when the source's buffer that covers its end arrives,
+ * so a mixer whose timeline started between two of them would hold every
+ * packet back by the difference, up to a packet, for the rest of the call
+ * (and its first packet would overlap the last one sent without it). It
+ * starts at its first input's time, and that would often be a file's
+ * first buffer, stamped from the moment it starts: so the source's pad on
+ * the mixer first gets an empty gap where the source's next buffer will
+ * start (the end of the last one, recorded before it was pushed), before
+ * the file can start. A file that starts before that point (our own test
+ * sources hand a packet on when it begins, not when it is complete) loses
+ * what falls into the packet already sent, which a microphone, handing a
+ * packet on when it is complete, never has. */
 static gboolean
 ensure_mixer (DtGstSession  *self,
               GError       **error)
 {
   GstElement *mixer, *out = NULL;
   g_autoptr(GstPad) source_src = NULL;
+  g_autoptr(GstEvent) segment_event = NULL;
+  GstClockTime end;
 
   if (self->send_mixer != NULL)
     return TRUE;
@@ -733,6 +785,25 @@ ensure_mixer (DtGstSession  *self,
   gst_element_sync_state_with_parent (out);
   gst_element_sync_state_with_parent (mixer);
   source_src = gst_element_get_static_pad (self->source_out, "src");
+  end = atomic_load_explicit (&self->source_end, memory_order_relaxed);
+  segment_event = gst_pad_get_sticky_event (source_src, GST_EVENT_SEGMENT, 0);
+  if (GST_CLOCK_TIME_IS_VALID (end) && segment_event != NULL)
+    {
+      const GstSegment *segment;
+      GstClockTime at, now = gst_element_get_current_running_time (self->pipeline);
+
+      gst_event_parse_segment (segment_event, &segment);
+      at = segment->format == GST_FORMAT_TIME ? gst_segment_to_running_time (segment, GST_FORMAT_TIME, end)
+                                              : GST_CLOCK_TIME_NONE;
+      /* Not for a source that has stalled (a sound server gone quiet): the
+       * mixer would catch up on all that time at once. */
+      if (GST_CLOCK_TIME_IS_VALID (at) && GST_CLOCK_TIME_IS_VALID (now) &&
+          at + MIXER_SLACK_MS * GST_MSECOND >= now)
+        {
+          gst_pad_sticky_events_foreach (source_src, forward_sticky, self->source_pad);
+          gst_pad_send_event (self->source_pad, gst_event_new_gap (end, 0));
+        }
+    }
   gst_pad_add_probe (source_src, GST_PAD_PROBE_TYPE_IDLE, move_source_to_mixer, self, NULL);
   return TRUE;
 }
@@ -1990,7 +2061,8 @@ build_pipeline (DtGstSession              *self,
   {
     g_autoptr(GstPad) out_pad = gst_element_get_static_pad (source_out, "src");
 
-    gst_pad_add_probe (out_pad, GST_PAD_PROBE_TYPE_BUFFER, silence_source, self, NULL);
+    atomic_store (&self->source_end, GST_CLOCK_TIME_NONE);
+    gst_pad_add_probe (out_pad, GST_PAD_PROBE_TYPE_BUFFER, track_source, self, NULL);
   }
 
   if ((send_tee = make ("tee", error)) == NULL ||
