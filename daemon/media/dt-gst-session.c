@@ -500,6 +500,31 @@ gate_rx (GstPad          *pad,
   return g_atomic_int_get (&snap->rx_unheard) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
 }
 
+/* Brings the elements from @first down to (not including) @end to the
+ * pipeline's state, the last one first. Only these: from a streaming
+ * thread, syncing the whole bin would also set elements that the main
+ * thread may be stopping, and wait for it while it waits for this thread
+ * (a call ended just as its first packet came). */
+static void
+sync_new_chain (GstElement *first,
+                GstElement *end)
+{
+  g_autoptr(GPtrArray) chain = g_ptr_array_new_with_free_func (gst_object_unref);
+  GstElement *element = gst_object_ref (first);
+
+  while (element != NULL && element != end)
+    {
+      g_autoptr(GstPad) src = gst_element_get_static_pad (element, "src");
+      g_autoptr(GstPad) peer = src ? gst_pad_get_peer (src) : NULL;
+
+      g_ptr_array_add (chain, element);
+      element = peer ? gst_pad_get_parent_element (peer) : NULL;
+    }
+  g_clear_object (&element);
+  for (guint i = chain->len; i > 0; i--)
+    gst_element_sync_state_with_parent (chain->pdata[i - 1]);
+}
+
 static void
 on_rtpbin_pad_added (GstElement *rtpbin,
                      GstPad     *pad,
@@ -579,7 +604,7 @@ on_rtpbin_pad_added (GstElement *rtpbin,
   gst_pad_link (out_pad, selector_pad);
   g_object_set (snap->rx_selector, "active-pad", selector_pad, NULL);
   gst_object_unref (selector_pad);
-  gst_bin_sync_children_states (GST_BIN (snap->pipeline));
+  sync_new_chain (depay, snap->rx_selector);
 
   sink_pad = gst_element_get_static_pad (depay, "sink");
   if (gst_pad_link (pad, sink_pad) != GST_PAD_LINK_OK)
