@@ -217,7 +217,7 @@ on_name_acquired (GDBusConnection *connection,
              (g_get_monotonic_time () - self->started_usec) / 1000.0);
   notify_systemd ("READY=1\nSTATUS=Ready");
   /* Start-up's checks of the database (SQLite's page cache, its parsed
-   * statements) leave about 0.25 MiB free in the heap, below memory still
+   * statements) leave about 0.15 MiB free in the heap, below memory still
    * in use, where free() cannot give it back. */
   schedule_trim (self);
 }
