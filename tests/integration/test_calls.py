@@ -267,15 +267,11 @@ def test_cancel_before_answer_is_a_missed_call(harness):
     assert history(pair.b, unseen=True) == []
 
 
-def test_our_media_stops_when_our_bye_leaves(harness):
-    """Hanging up stops our RTP as the BYE leaves, not when it is answered:
-    a raw peer that leaves the BYE unanswered hears nothing more, while the
-    call still waits for the BYE's transaction to end."""
-    b = harness.daemon("b", config=config("pcmu")).start()
-    port = free_port()
-    b.add_account("lan", address="sip:b@127.0.0.1", local_address="127.0.0.1", local_port=port,
-                  allow_direct_calls=True)
-    b.wait_account("lan", "unregistered", "no-registrar")
+def raw_call_answered(daemon, port, **answer_options):
+    """A raw SIP client with a raw RTP socket calls `daemon` straight at
+    `port` (it must take direct calls), which answers with `answer_options`.
+    Returns (client, rtp socket, the daemon's call, the 200 OK); the caller
+    closes the client and the socket."""
     rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rtp.bind(("127.0.0.1", 0))
     client = SipClient()
@@ -285,10 +281,29 @@ def test_our_media_stops_when_our_bye_leaves(harness):
         inviting = threading.Thread(target=lambda: responses.extend(
             client.invite("127.0.0.1", port, user="b", body=offer, timeout=10.0, hang_up=False)))
         inviting.start()
-        call_b = incoming(b)
-        answer(b, call_b, audio_source="tone")
+        call = incoming(daemon)
+        answer(daemon, call, **answer_options)
         inviting.join(12)
-        assert any(r.status == 200 for r in responses), responses
+        ok = [r for r in responses if r.status == 200]
+        assert ok, responses
+        return client, rtp, call, ok[0]
+    except BaseException:
+        client.close()
+        rtp.close()
+        raise
+
+
+def test_our_media_stops_when_our_bye_leaves(harness):
+    """Hanging up stops our RTP as the BYE leaves, not when it is answered:
+    a raw peer that leaves the BYE unanswered hears nothing more, while the
+    call still waits for the BYE's transaction to end."""
+    b = harness.daemon("b", config=config("pcmu")).start()
+    port = free_port()
+    b.add_account("lan", address="sip:b@127.0.0.1", local_address="127.0.0.1", local_port=port,
+                  allow_direct_calls=True)
+    b.wait_account("lan", "unregistered", "no-registrar")
+    client, rtp, call_b, _ = raw_call_answered(b, port, audio_source="tone")
+    try:
         wait_state(b, call_b, "active")
         rtp.settimeout(5)
         rtp.recvfrom(2048)

@@ -4,13 +4,11 @@ went over the wire: packets counted on both ends, no loss where none was
 made, and the skipped tenth reported lost (not late)."""
 
 import re
-import socket
 import struct
-import threading
 import time
 
-from harness import SipClient, free_port, sdp, wait_for
-from test_calls import CALL, answer, config, dial, incoming, wait_state
+from harness import free_port, wait_for
+from test_calls import CALL, answer, config, dial, incoming, raw_call_answered, wait_state
 
 COUNTERS = ("packets-sent", "packets-received", "packets-lost", "packets-late")
 
@@ -112,21 +110,9 @@ def test_skipped_sequence_numbers_are_lost_packets(harness):
                   allow_direct_calls=True)
     b.wait_account("lan", "unregistered", "no-registrar")
 
-    rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    rtp.bind(("127.0.0.1", 0))
-    client = SipClient()
+    client, rtp, call_b, ok = raw_call_answered(b, b.port)
     try:
-        offer = sdp(port=rtp.getsockname()[1], attributes=("ptime:20", "sendrecv"))
-        responses = []
-        inviting = threading.Thread(target=lambda: responses.extend(
-            client.invite("127.0.0.1", b.port, user="b", body=offer, timeout=10.0, hang_up=False)))
-        inviting.start()
-        call_b = incoming(b)
-        answer(b, call_b)
-        inviting.join(12)
-        ok = [r for r in responses if r.status == 200]
-        assert ok, responses
-        media = re.search(r"c=IN IP4 (\S+).*?m=audio (\d+)", ok[0].body, re.S)
+        media = re.search(r"c=IN IP4 (\S+).*?m=audio (\d+)", ok.body, re.S)
         target = (media.group(1), int(media.group(2)))
         wait_state(b, call_b, "active")
 
