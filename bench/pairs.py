@@ -132,12 +132,10 @@ class DialtonePair:
         return reasons
 
     def hangup_all(self):
+        """Manager.HangupAll, as an operator ends a batch, and waits for every
+        call to end."""
         live = [p for p in self.calls if self.states.get(p) != "terminated"]
-        for path in live:
-            try:
-                self.a.call(path, CALL, "Hangup")
-            except self.GLib.Error:
-                pass
+        self.a.call(ROOT, MANAGER, "HangupAll", reply="(u)")
         self.watch.until(lambda: all(self.states.get(p) == "terminated" for p in live), 30,
                          "hang-ups")
         self.calls = []
