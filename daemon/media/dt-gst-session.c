@@ -50,6 +50,7 @@ typedef struct {
   GstElement         *srtp_decoder; /* NULL: plain RTP */
   GstCaps            *srtp_caps;    /* the remote's key, for srtpdec */
   gint                rx_unheard;   /* atomic: nothing uses what we receive */
+  gboolean            event_pt[128]; /* payload types of RFC 4733 events */
 } Snapshot;
 
 struct _DtGstSession {
@@ -484,20 +485,39 @@ on_request_pt_map (GstElement *rtpbin,
 /* Runs in a streaming thread: builds the decoding chain of a new stream.
  * It touches only GStreamer objects and the snapshot (fixed while this
  * pipeline lives). */
-/* Runs in the jitter buffer's thread: with a null sink and nobody
- * recording or listening in, received audio would be decoded for nothing.
- * Packets stop before the depayloader (the chain stays negotiated, so a
- * recording can start at any time); a depayloader takes the gap as packet
- * loss. The stream is still received: RTCP, the RTP timeout and
- * telephone-events work as ever. */
+/* Runs in udpsrc's thread, between the RTP session and the jitter
+ * buffer: with a null sink and nobody recording or listening in, received
+ * audio would be buffered and decoded for nothing, and the jitter buffer's
+ * thread woken for every packet. Audio stops here; RFC 4733 events go on
+ * to their depayloader. The session has counted the packet by then, so
+ * RTCP, the statistics and the RTP timeout work as ever. When someone
+ * starts to listen, the jitter buffer takes the gap as packets lost. */
 static GstPadProbeReturn
 gate_rx (GstPad          *pad,
          GstPadProbeInfo *info,
          gpointer         user_data)
 {
   Snapshot *snap = user_data;
+  guint8 header[2];
 
-  return g_atomic_int_get (&snap->rx_unheard) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+  if (!g_atomic_int_get (&snap->rx_unheard))
+    return GST_PAD_PROBE_OK;
+  if (gst_buffer_extract (GST_PAD_PROBE_INFO_BUFFER (info), 0, header, sizeof header) != sizeof header)
+    return GST_PAD_PROBE_OK;  /* the session let it through: not ours to judge */
+  return snap->event_pt[header[1] & 0x7f] ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
+static void
+on_new_jitterbuffer (GstElement *rtpbin,
+                     GstElement *jitterbuffer,
+                     guint       session,
+                     guint       ssrc,
+                     gpointer    user_data)
+{
+  g_autoptr(GstPad) sink = gst_element_get_static_pad (jitterbuffer, "sink");
+
+  if (sink != NULL)
+    gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, gate_rx, user_data, NULL);
 }
 
 /* Brings the elements from @first down to (not including) @end to the
@@ -612,7 +632,6 @@ on_rtpbin_pad_added (GstElement *rtpbin,
   else
     {
       g_debug ("Decoding RTP stream %s (%s)", name, codec->name);
-      gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, gate_rx, snap, NULL);
       /* The sink now plays after the jitter buffer: have the pipeline
        * take its latency into account (handled on the main thread). */
       gst_element_post_message (snap->pipeline, gst_message_new_latency (GST_OBJECT (snap->pipeline)));
@@ -2155,9 +2174,9 @@ build_pipeline (DtGstSession              *self,
     }
 
   /* Receiving: udpsrc → rtpbin (jitter buffer) → decoder → selector → tee
-   * → sink; decoders are added as streams appear. With a null sink the
-   * chain is built all the same, so that a recording can start at any
-   * time, but packets stop before it while nothing listens (gate_rx). */
+   * → sink; decoders are added as streams appear. With a null sink, audio
+   * stops before the jitter buffer while nothing listens (gate_rx): its
+   * decoder is added when someone does. */
   {
     GstElement *sink;
 
@@ -2256,11 +2275,19 @@ build_pipeline (DtGstSession              *self,
 
   self->snapshot = g_new0 (Snapshot, 1);
   self->snapshot->local = dt_media_description_copy (local);
+  for (guint i = 0; i < local->codecs->len; i++)
+    {
+      const DtCodec *codec = local->codecs->pdata[i];
+
+      if (dt_codec_is_telephone_event (codec) && codec->payload_type < G_N_ELEMENTS (self->snapshot->event_pt))
+        self->snapshot->event_pt[codec->payload_type] = TRUE;
+    }
   self->snapshot->rx_selector = rx_selector;
   self->snapshot->pipeline = pipeline;
   self->snapshot->raw_caps = gst_caps_ref (caps);
   g_signal_connect (rtpbin, "request-pt-map", G_CALLBACK (on_request_pt_map), self->snapshot);
   g_signal_connect (rtpbin, "pad-added", G_CALLBACK (on_rtpbin_pad_added), self->snapshot);
+  g_signal_connect (rtpbin, "new-jitterbuffer", G_CALLBACK (on_new_jitterbuffer), self->snapshot);
   /* The decoder must be offered before rtpbin's receiving pads exist. */
   if (srtp_encoder != NULL)
     {
@@ -2557,7 +2584,7 @@ add_source_stats (const GstStructure *source,
   gboolean internal = FALSE, have_rb = FALSE;
   guint64 packets = 0;
   guint jitter = 0, lsr = 0, round_trip = 0;
-  gint rate = 0;
+  gint rate = 0, lost = 0;
 
   gst_structure_get_boolean (source, "internal", &internal);
   if (internal)
@@ -2569,6 +2596,11 @@ add_source_stats (const GstStructure *source,
     {
       if (gst_structure_get_uint64 (source, "packets-received", &packets))
         stats->packets_received += packets;
+      /* RFC 3550's cumulative loss: expected minus received, so a packet
+       * that comes late is not lost. Counted here rather than by the jitter
+       * buffer, which audio nobody listens to does not reach (gate_rx). */
+      if (gst_structure_get_int (source, "packets-lost", &lost) && lost > 0)
+        stats->packets_lost += (guint64) lost;
       if (!gst_structure_get_int (source, "clock-rate", &rate) || rate <= 0)
         rate = (gint) codec_rate;
       /* GStreamer 1.22 miscomputes it (absurdly large) when arrival time
@@ -2629,11 +2661,9 @@ add_jitterbuffer_stats (const GValue *item,
 {
   DtMediaStatistics *stats = &((Tally *) user_data)->stats;
   g_autoptr(GstStructure) jb_stats = NULL;
-  guint64 lost = 0, late = 0;
+  guint64 late = 0;
 
   g_object_get (g_value_get_object (item), "stats", &jb_stats, NULL);
-  if (jb_stats != NULL && gst_structure_get_uint64 (jb_stats, "num-lost", &lost))
-    stats->packets_lost += lost;
   if (jb_stats != NULL && gst_structure_get_uint64 (jb_stats, "num-late", &late))
     stats->packets_late += late;
 }

@@ -3,11 +3,14 @@ raw RTP sender that skips sequence numbers. The counters must match what
 went over the wire: packets counted on both ends, no loss where none was
 made, and the skipped tenth reported lost (not late)."""
 
+import pathlib
 import re
 import struct
 import time
 
-from harness import free_port, wait_for
+import pytest
+
+from harness import audio, free_port, wait_for
 from test_calls import CALL, answer, config, dial, incoming, raw_call_answered, wait_state
 
 COUNTERS = ("packets-sent", "packets-received", "packets-lost", "packets-late")
@@ -97,20 +100,23 @@ def rtp_packet(seq, timestamp, ssrc=0x5EED):
             + b"\xff" * 160)
 
 
-def test_skipped_sequence_numbers_are_lost_packets(harness):
+@pytest.mark.parametrize("sink", ["null", "file"])
+def test_skipped_sequence_numbers_are_lost_packets(harness, tmp_path, sink):
     """A raw peer sends 101 packets of 20 ms, leaving out every tenth
     sequence number (timestamps advance as if it had been sent), each packet
     4 ms early or late by turns. The callee counts the 91 it received, the
     10 it never did as lost (about 10 % of the received audio), none late,
     and an interarrival jitter near the 8 ms the offsets make (7 ms
-    measured here)."""
+    measured here). The same whether nobody listens (the audio stops before
+    the jitter buffer) or a file sink plays it."""
     b = harness.daemon("b", config=config("pcmu")).start()
     b.port = free_port()
     b.add_account("lan", address="sip:b@127.0.0.1", local_address="127.0.0.1", local_port=b.port,
                   allow_direct_calls=True)
     b.wait_account("lan", "unregistered", "no-registrar")
 
-    client, rtp, call_b, ok = raw_call_answered(b, b.port)
+    client, rtp, call_b, ok = raw_call_answered(
+        b, b.port, audio_sink="null" if sink == "null" else f"file:{tmp_path / 'heard.wav'}")
     try:
         media = re.search(r"c=IN IP4 (\S+).*?m=audio (\d+)", ok.body, re.S)
         target = (media.group(1), int(media.group(2)))
@@ -145,3 +151,56 @@ def test_skipped_sequence_numbers_are_lost_packets(harness):
     # Nobody sent RTCP: no round trip to tell.
     assert "rtt-ms" not in stats, stats
     assert re.search(r"^packets-lost +\d+ \(\d+\.\d\d % of the received audio\)$", r.stdout, re.M), r.stdout
+
+
+def thread_switches(daemon, name):
+    """Context switches so far of the daemon's threads called `name`."""
+    total = 0
+    for task in pathlib.Path(f"/proc/{daemon.process.popen.pid}/task").iterdir():
+        try:
+            if (task / "comm").read_text().strip() != name:
+                continue
+            status = (task / "status").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue            # the thread ended meanwhile
+        total += sum(int(line.split()[1]) for line in status.splitlines() if "ctxt_switches" in line)
+    return total
+
+
+def test_audio_nobody_listens_to_stops_before_the_jitter_buffer(harness, tmp_path):
+    """With a null sink, what we receive is counted by the RTP session and
+    goes no further: the jitter buffer's thread sleeps while the packets
+    arrive. A recording started later gets the audio from then on: the jitter
+    buffer wakes and the file holds the far end's tone."""
+    a, b = direct_pair(harness)
+    call_a = dial(a, f"sip:b@127.0.0.1:{b.port}", audio_source="tone")
+    call_b = incoming(b)
+    answer(b, call_b)
+    wait_state(a, call_a, "active")
+    wait_state(b, call_b, "active")
+    time.sleep(0.5)
+
+    received, woken = statistics(b, call_b)["packets-received"], thread_switches(b, "rtpjitterbuffer")
+    time.sleep(2.0)
+    stats = statistics(b, call_b)
+    gated = thread_switches(b, "rtpjitterbuffer") - woken
+    print(f"\nnobody listening: {stats['packets-received'] - received} packets, "
+          f"{gated} jitter buffer switches")
+    assert stats["packets-received"] - received >= 80, stats
+    assert stats["packets-lost"] == 0 and stats["packets-late"] == 0, stats
+    assert gated < 10, gated
+
+    recording = tmp_path / "heard.wav"
+    b.call(call_b, CALL, "StartRecording", "(sa{sv})", (str(recording), {}))
+    woken = thread_switches(b, "rtpjitterbuffer")
+    time.sleep(2.0)
+    listened = thread_switches(b, "rtpjitterbuffer") - woken
+    b.call(call_b, CALL, "StopRecording", "()", ())
+    print(f"recording: {listened} jitter buffer switches")
+    assert listened >= 50, listened
+    wait_for(lambda: recording.exists() and recording.stat().st_size > 16000, harness.timeout(5),
+             what="the recording")
+    heard, rate = audio.read_wav(recording)
+    assert len(heard) / rate > 1.5, len(heard) / rate
+    assert abs(audio.dominant_frequency(heard, rate) - 440) < 15
+    assert statistics(b, call_b)["packets-lost"] == 0
