@@ -390,6 +390,21 @@ raw_caps (guint rate,
                               (int) channels, NULL);
 }
 
+/* The pipeline's running time now, or NONE until it plays. From any
+ * thread: while the pipeline goes to PLAYING it has its clock before its
+ * new base time, and the running time would read as the clock's whole
+ * time (the machine's uptime): a file offset by that is never heard. */
+static GstClockTime
+running_time_now (GstElement *pipeline)
+{
+  gboolean playing;
+
+  GST_OBJECT_LOCK (pipeline);
+  playing = GST_STATE (pipeline) == GST_STATE_PLAYING && GST_STATE_PENDING (pipeline) == GST_STATE_VOID_PENDING;
+  GST_OBJECT_UNLOCK (pipeline);
+  return playing ? gst_element_get_current_running_time (pipeline) : GST_CLOCK_TIME_NONE;
+}
+
 /* A file's buffers are stamped from 0, but a live mixer has been running
  * since the call started (for a while, on a loaded machine): shift the
  * branch to start at the running time of its first buffer, or the mixer
@@ -400,9 +415,8 @@ start_now (GstPad          *pad,
            gpointer         user_data)
 {
   GstElement *pipeline = user_data;
-  /* NONE until the pipeline plays (no base time yet): the file then
-   * starts with the call. */
-  GstClockTime now = gst_element_get_current_running_time (pipeline);
+  /* NONE until the pipeline plays: the file then starts with the call. */
+  GstClockTime now = running_time_now (pipeline);
 
   if (GST_CLOCK_TIME_IS_VALID (now))
     gst_pad_set_offset (pad, (gint64) now);
@@ -834,7 +848,7 @@ ensure_mixer (DtGstSession  *self,
   if (GST_CLOCK_TIME_IS_VALID (end) && segment_event != NULL)
     {
       const GstSegment *segment;
-      GstClockTime at, now = gst_element_get_current_running_time (self->pipeline);
+      GstClockTime at, now = running_time_now (self->pipeline);
 
       gst_event_parse_segment (segment_event, &segment);
       at = segment->format == GST_FORMAT_TIME ? gst_segment_to_running_time (segment, GST_FORMAT_TIME, end)
@@ -1104,17 +1118,13 @@ on_playback_eos (DtGstSession *self,
   const GstStructure *st = gst_message_get_structure (message);
   guint64 end = 0;
   gint64 wait_ms = 0;
-  g_autoptr(GstClock) clock = self->pipeline ? gst_element_get_clock (self->pipeline) : NULL;
+  GstClockTime now = self->pipeline ? running_time_now (self->pipeline) : GST_CLOCK_TIME_NONE;
 
   if (st == NULL || !gst_structure_has_name (st, "dialtone-playback-eos") || self->playback_timer != 0)
     return;
   gst_structure_get_uint64 (st, "end", &end);
-  if (clock != NULL)
-    {
-      GstClockTime now = gst_clock_get_time (clock) - gst_element_get_base_time (self->pipeline);
-
-      wait_ms = ((gint64) end - (gint64) now) / (gint64) GST_MSECOND + MIXER_SLACK_MS;
-    }
+  if (GST_CLOCK_TIME_IS_VALID (now))
+    wait_ms = ((gint64) end - (gint64) now) / (gint64) GST_MSECOND + MIXER_SLACK_MS;
   self->playback_timer = g_timeout_add ((guint) CLAMP (wait_ms, 0, 10000), on_playback_played, self);
 }
 
