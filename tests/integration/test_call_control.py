@@ -212,6 +212,34 @@ def test_dtmf_between_daemons(harness, mode):
     sig.close()
 
 
+def test_hang_up_in_a_digit_while_recording(harness, tmp_path):
+    """Hanging up while a digit sounds and the call is recorded: the
+    recording gets its end of stream and a finished header, and rtpdtmfsrc
+    lets go of the digit (it leaks one stopped before its end is sent,
+    which the sanitizer build's exit would show)."""
+    a = lan_daemon(harness, "a")
+    b = lan_daemon(harness, "b")
+    sig = Signals(b, "DtmfReceived")
+    call_a, call_b = connect(a, b)
+    recording = tmp_path / "call.wav"
+    a.call(call_a, CALL, "StartRecording", "(sa{sv})", (str(recording), {}))
+    time.sleep(0.5)
+    r = a.ctl("dtmf", call_a, "1234567890")
+    assert r.returncode == 0, r
+    sig.wait(lambda g: len(g) >= 1, timeout=10, what="the first digit")
+    sig.close()
+    # Digits take 250 ms, 100 ms apart, and b reports one as it starts or
+    # ends: 150 ms later, one sounds.
+    time.sleep(0.15)
+    call_method(a, call_a, "Hangup")
+    wait_state(a, call_a, "terminated")
+    wait_state(b, call_b, "terminated")
+    wait_file(recording)
+    heard, rate = audio.read_wav(recording)
+    assert len(heard) / rate > 0.4, len(heard) / rate
+    assert a.stop(timeout=harness.timeout(10)) == 0
+
+
 def test_dtmf_bad_input_leaves_the_call_alone(harness, tmp_path):
     d, bob, call = established(harness, tmp_path)
     for digits in ("12x", "", "1" * 300, "5 6"):

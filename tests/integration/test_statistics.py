@@ -171,7 +171,9 @@ def test_audio_nobody_listens_to_stops_before_the_jitter_buffer(harness, tmp_pat
     """With a null sink, what we receive is counted by the RTP session and
     goes no further: the jitter buffer's thread sleeps while the packets
     arrive. A recording started later gets the audio from then on: the jitter
-    buffer wakes and the file holds the far end's tone."""
+    buffer wakes and the file holds the far end's tone. Once it stops, the
+    jitter buffer sleeps again, and a second recording after that gap gets
+    the audio as promptly."""
     a, b = direct_pair(harness)
     call_a = dial(a, f"sip:b@127.0.0.1:{b.port}", audio_source="tone")
     call_b = incoming(b)
@@ -180,27 +182,33 @@ def test_audio_nobody_listens_to_stops_before_the_jitter_buffer(harness, tmp_pat
     wait_state(b, call_b, "active")
     time.sleep(0.5)
 
-    received, woken = statistics(b, call_b)["packets-received"], thread_switches(b, "rtpjitterbuffer")
-    time.sleep(2.0)
-    stats = statistics(b, call_b)
-    gated = thread_switches(b, "rtpjitterbuffer") - woken
-    print(f"\nnobody listening: {stats['packets-received'] - received} packets, "
-          f"{gated} jitter buffer switches")
-    assert stats["packets-received"] - received >= 80, stats
-    assert stats["packets-lost"] == 0 and stats["packets-late"] == 0, stats
-    assert gated < 10, gated
+    def unheard(what):
+        received, woken = statistics(b, call_b)["packets-received"], thread_switches(b, "rtpjitterbuffer")
+        time.sleep(2.0)
+        stats = statistics(b, call_b)
+        gated = thread_switches(b, "rtpjitterbuffer") - woken
+        print(f"\n{what}: {stats['packets-received'] - received} packets, {gated} jitter buffer switches")
+        assert stats["packets-received"] - received >= 80, stats
+        assert stats["packets-lost"] == 0 and stats["packets-late"] == 0, stats
+        assert gated < 10, gated
 
-    recording = tmp_path / "heard.wav"
-    b.call(call_b, CALL, "StartRecording", "(sa{sv})", (str(recording), {}))
-    woken = thread_switches(b, "rtpjitterbuffer")
-    time.sleep(2.0)
-    listened = thread_switches(b, "rtpjitterbuffer") - woken
-    b.call(call_b, CALL, "StopRecording", "()", ())
-    print(f"recording: {listened} jitter buffer switches")
-    assert listened >= 50, listened
-    wait_for(lambda: recording.exists() and recording.stat().st_size > 16000, harness.timeout(5),
-             what="the recording")
-    heard, rate = audio.read_wav(recording)
-    assert len(heard) / rate > 1.5, len(heard) / rate
-    assert abs(audio.dominant_frequency(heard, rate) - 440) < 15
-    assert statistics(b, call_b)["packets-lost"] == 0
+    def recorded(name):
+        recording = tmp_path / name
+        b.call(call_b, CALL, "StartRecording", "(sa{sv})", (str(recording), {}))
+        woken = thread_switches(b, "rtpjitterbuffer")
+        time.sleep(2.0)
+        listened = thread_switches(b, "rtpjitterbuffer") - woken
+        b.call(call_b, CALL, "StopRecording", "()", ())
+        print(f"{name}: {listened} jitter buffer switches")
+        assert listened >= 50, listened
+        wait_for(lambda: recording.exists() and recording.stat().st_size > 16000, harness.timeout(5),
+                 what=f"the recording {name}")
+        heard, rate = audio.read_wav(recording)
+        assert len(heard) / rate > 1.5, (name, len(heard) / rate)
+        assert abs(audio.dominant_frequency(heard, rate) - 440) < 15
+        assert statistics(b, call_b)["packets-lost"] == 0
+
+    unheard("nobody listening")
+    recorded("first.wav")
+    unheard("after the recording")
+    recorded("second.wav")
