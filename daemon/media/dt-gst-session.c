@@ -496,9 +496,6 @@ on_request_pt_map (GstElement *rtpbin,
                               "payload", G_TYPE_INT, (int) pt, NULL);
 }
 
-/* Runs in a streaming thread: builds the decoding chain of a new stream.
- * It touches only GStreamer objects and the snapshot (fixed while this
- * pipeline lives). */
 /* Runs in udpsrc's thread, between the RTP session and the jitter
  * buffer: with a null sink and nobody recording or listening in, received
  * audio would be buffered and decoded for nothing, and the jitter buffer's
@@ -559,6 +556,9 @@ sync_new_chain (GstElement *first,
     gst_element_sync_state_with_parent (chain->pdata[i - 1]);
 }
 
+/* Runs in a streaming thread: builds the decoding chain of a new stream.
+ * It touches only GStreamer objects and the snapshot (fixed while this
+ * pipeline lives). */
 static void
 on_rtpbin_pad_added (GstElement *rtpbin,
                      GstPad     *pad,
