@@ -1118,11 +1118,12 @@ on_playback_eos (DtGstSession *self,
   const GstStructure *st = gst_message_get_structure (message);
   guint64 end = 0;
   gint64 wait_ms = 0;
-  GstClockTime now = self->pipeline ? running_time_now (self->pipeline) : GST_CLOCK_TIME_NONE;
+  GstClockTime now;
 
   if (st == NULL || !gst_structure_has_name (st, "dialtone-playback-eos") || self->playback_timer != 0)
     return;
   gst_structure_get_uint64 (st, "end", &end);
+  now = self->pipeline ? running_time_now (self->pipeline) : GST_CLOCK_TIME_NONE;
   if (GST_CLOCK_TIME_IS_VALID (now))
     wait_ms = ((gint64) end - (gint64) now) / (gint64) GST_MSECOND + MIXER_SLACK_MS;
   self->playback_timer = g_timeout_add ((guint) CLAMP (wait_ms, 0, 10000), on_playback_played, self);
