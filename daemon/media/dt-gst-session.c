@@ -252,8 +252,11 @@ make_source (DtGstSession  *self,
 
   if (g_str_equal (source, "tone"))
     {
+      /* From a table of the sine, not sin() per sample, which was a fifth
+       * of the instructions a tone call cost the daemon. The table's error
+       * is 55 dB below the tone, far under G.711's own (about 37 dB). */
       if ((element = make ("audiotestsrc", error)) != NULL)
-        g_object_set (element, "wave", 0 /* sine */, "freq", 440.0, "volume", 0.3, "is-live", TRUE,
+        g_object_set (element, "wave", 7 /* sine-table */, "freq", 440.0, "volume", 0.3, "is-live", TRUE,
                       "samplesperbuffer", rate / 50, NULL);
       return element;
     }

@@ -55,6 +55,30 @@ def test_dialtoned_calls_baresip(harness, tmp_path, codec):
     assert abs(result["correlation"]) > (0.9 if codec in ("pcmu", "pcma") else 0.8), result
 
 
+def test_tone_reaches_baresip_as_a_clean_440_hz_sine(harness, tmp_path):
+    """audio-source=tone comes from a table of the sine: what baresip
+    decodes must still be a 440 Hz sine as clean as G.711 carries one (a
+    pure sine through PCMU measures 36.6 dB; a coarse or broken table
+    would show here as distortion)."""
+    d = harness.daemon("phone", config=config("pcmu")).start()
+    d.add_account("lan", address="sip:phone@127.0.0.1", local_address="127.0.0.1")
+    bob = Baresip(harness, codecs=("pcmu",), answermode="auto")
+    call = dial(d, bob.uri(), audio_source="tone")
+    wait_state(d, call, "active", timeout=15)
+    time.sleep(2.5)
+    d.call(call, CALL, "Hangup")
+    wait_state(d, call, "terminated")
+    samples, rate = audio.read_wav(bob.received_audio())
+    assert audio.active_ratio(samples, rate) > 0.5
+    assert audio.dominant_frequency(samples, rate) == pytest.approx(440, abs=1)
+    pure = audio.tone(rate, 440, 1000, amplitude=0.3, ramp_ms=0)
+    result = audio.compare((pure, rate), (samples, rate), max_lag_s=3.0)
+    print(f"\ntone → baresip: correlation {result['correlation']:.4f}, SNR {result['snr_db']:.1f} dB, "
+          f"gain {result['gain_db']:.1f} dB")
+    assert result["correlation"] > 0.999 and result["snr_db"] > 33, result
+    assert result["gain_db"] == pytest.approx(0, abs=1), result  # the tone's level, 0.3 of full scale
+
+
 @pytest.mark.parametrize("codec", ["pcmu", "pcma", "g722", "opus"])
 def test_baresip_calls_dialtoned(harness, lan, tmp_path, codec):
     bob = Baresip(harness, codecs=(codec,), audio_source=make_source_wav(tmp_path / "src.wav", codec,
