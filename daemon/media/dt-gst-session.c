@@ -242,6 +242,20 @@ bind_pair (DtGstSession  *self,
 
 /* Pipeline pieces */
 
+/* Links two pads named in advance, checking their templates only: the
+ * full check queries caps through everything already linked on both
+ * sides (through rtpbin's session, for its pads): an eighth of building a
+ * pipeline. The formats are fixed by the chain's design (capsfilters,
+ * RTP on both sides of rtpbin) and negotiated when data flows. */
+static gboolean
+link_pads (GstElement *src,
+           const char *src_pad,
+           GstElement *sink,
+           const char *sink_pad)
+{
+  return gst_element_link_pads_full (src, src_pad, sink, sink_pad, GST_PAD_LINK_CHECK_TEMPLATE_CAPS);
+}
+
 static GstElement *
 make_source (DtGstSession  *self,
              guint          rate,
@@ -442,7 +456,7 @@ add_format (GstElement  *pipeline,
     return NULL;
   g_object_set (filter, "caps", caps, NULL);
   gst_bin_add (GST_BIN (pipeline), filter);
-  if (!gst_element_link (upstream, filter))
+  if (!link_pads (upstream, "src", filter, "sink"))
     {
       g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot pin the format of an audio branch");
       return NULL;
@@ -1926,9 +1940,9 @@ link_sender (GstElement  *rtpbin,
   g_autofree char *enc_sink = g_strdup_printf ("%s_sink_0", enc_pad);
   g_autofree char *enc_src = g_strdup_printf ("%s_src_0", enc_pad);
 
-  if (srtp_encoder == NULL ? gst_element_link_pads (rtpbin, rtpbin_pad, sink, "sink")
-                           : gst_element_link_pads (rtpbin, rtpbin_pad, srtp_encoder, enc_sink) &&
-                             gst_element_link_pads (srtp_encoder, enc_src, sink, "sink"))
+  if (srtp_encoder == NULL ? link_pads (rtpbin, rtpbin_pad, sink, "sink")
+                           : link_pads (rtpbin, rtpbin_pad, srtp_encoder, enc_sink) &&
+                             link_pads (srtp_encoder, enc_src, sink, "sink"))
     return TRUE;
   g_set_error (error, DT_ERROR, DT_ERROR_FAILED, "cannot link rtpbin %s", rtpbin_pad);
   return FALSE;
@@ -1975,7 +1989,7 @@ add_udpsrc (GstElement  *pipeline,
    * would be made for nothing. */
   g_object_set (src, "socket", socket, "close-socket", FALSE, "caps", c, "retrieve-sender-address", FALSE, NULL);
   gst_bin_add (GST_BIN (pipeline), src);
-  if (!gst_element_link_pads (src, "src", rtpbin, rtpbin_pad))
+  if (!link_pads (src, "src", rtpbin, rtpbin_pad))
     {
       g_set_error (error, DT_ERROR, DT_ERROR_FAILED, "cannot link rtpbin %s", rtpbin_pad);
       return NULL;
@@ -2141,9 +2155,12 @@ build_pipeline (DtGstSession              *self,
                   "inband-fec", send_codec->fmtp && strstr (send_codec->fmtp, "useinbandfec=1") != NULL,
                   NULL);
   gst_bin_add_many (GST_BIN (pipeline), send_tee, valve, encoder, payloader, dtmf_mux, NULL);
-  if (!gst_element_link_many (send_out, send_tee, valve, encoder, payloader, NULL) ||
-      !gst_element_link_pads (payloader, "src", dtmf_mux, "sink_%u") ||
-      !gst_element_link_pads (dtmf_mux, "src", rtpbin, "send_rtp_sink_0"))
+  if (!link_pads (send_out, "src", send_tee, "sink") ||
+      !link_pads (send_tee, "src_%u", valve, "sink") ||
+      !link_pads (valve, "src", encoder, "sink") ||
+      !link_pads (encoder, "src", payloader, "sink") ||
+      !link_pads (payloader, "src", dtmf_mux, "sink_%u") ||
+      !link_pads (dtmf_mux, "src", rtpbin, "send_rtp_sink_0"))
     {
       g_clear_pointer (&source_pad, gst_object_unref);
       g_set_error (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the %s sending chain", send_codec->name);
@@ -2160,7 +2177,7 @@ build_pipeline (DtGstSession              *self,
         }
       g_object_set (dtmf_src, "pt", dtmf_codec->payload_type, "clock-rate", dtmf_codec->clock_rate, NULL);
       gst_bin_add (GST_BIN (pipeline), dtmf_src);
-      if (!gst_element_link_pads (dtmf_src, "src", dtmf_mux, "priority_sink_%u"))
+      if (!link_pads (dtmf_src, "src", dtmf_mux, "priority_sink_%u"))
         {
           g_clear_pointer (&source_pad, gst_object_unref);
           g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the DTMF sender");
@@ -2209,7 +2226,7 @@ build_pipeline (DtGstSession              *self,
       }
     set_sink_deadline (sink, SINK_DEADLINE_MS * GST_MSECOND);
     gst_bin_add (GST_BIN (pipeline), sink);
-    if (!gst_element_link_many (rx_selector, rx_tee, sink, NULL))
+    if (!link_pads (rx_selector, "src", rx_tee, "sink") || !link_pads (rx_tee, "src_%u", sink, "sink"))
       {
         g_clear_pointer (&source_pad, gst_object_unref);
         g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot link the audio sink");
