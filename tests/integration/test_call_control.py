@@ -551,8 +551,8 @@ def test_ivr_example_script(harness, tmp_path):
     # it sends no audio, and the recording holds the digits' tones (as
     # heard) instead; how much of the tail its last digit and the script's
     # own start-up (slow under a sanitizer) take moves from run to run.
-    # Half a second of it at least must be baresip's audio,
-    # sample for sample (windows of 0.3 s, 0.1 s apart).
+    # Half a second of it at least must be baresip's audio, sample for
+    # sample (windows of 0.3 s, 0.1 s apart).
     rec, rate = audio.read_wav(recording)
     sent = audio.read_wav(bob.sent_audio())
     tail = rec[-int(1.5 * rate):]
