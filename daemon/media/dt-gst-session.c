@@ -408,9 +408,7 @@ raw_caps (guint rate,
 }
 
 /* The pipeline's running time now, or NONE until it plays. From any
- * thread: while the pipeline goes to PLAYING it has its clock before its
- * new base time, and the running time would read as the clock's whole
- * time (the machine's uptime): a file offset by that is never heard. */
+ * thread. */
 static GstClockTime
 running_time_now (GstElement *pipeline)
 {
@@ -1997,6 +1995,48 @@ add_udpsrc (GstElement  *pipeline,
   return src;
 }
 
+/* GStreamer hands the pipeline's clock to every element at once on the
+ * way to PLAYING, but each element's base time only when its own turn
+ * comes. A mixer (an aggregator) is already running then; woken in
+ * between, it has a clock and a base time of 0, finds the whole timeline
+ * overdue and makes seconds of silence at once. The far end got them as a
+ * burst, then nothing until our clock caught up (a call whose source is a
+ * file, now and then). So every element gets the clock the pipeline would
+ * choose and one base time before any of them plays, and the pipeline
+ * keeps them. */
+static GstStateChangeReturn
+play_on_one_timeline (GstElement *pipeline)
+{
+  g_autoptr(GstClock) clock = NULL;
+  g_autoptr(GstIterator) it = NULL;
+  GValue item = G_VALUE_INIT;
+  GstClockTime now;
+
+  /* In PAUSED the sinks that have a clock (a sound card) offer it. */
+  if (gst_element_set_state (pipeline, GST_STATE_PAUSED) == GST_STATE_CHANGE_FAILURE)
+    return GST_STATE_CHANGE_FAILURE;
+  if ((clock = gst_element_provide_clock (pipeline)) == NULL)
+    clock = gst_system_clock_obtain ();
+  now = gst_clock_get_time (clock);
+  gst_pipeline_use_clock (GST_PIPELINE (pipeline), clock);
+  gst_element_set_start_time (pipeline, GST_CLOCK_TIME_NONE);
+  gst_element_set_base_time (pipeline, now);
+  it = gst_bin_iterate_recurse (GST_BIN (pipeline));
+  for (GstIteratorResult r; (r = gst_iterator_next (it, &item)) != GST_ITERATOR_DONE && r != GST_ITERATOR_ERROR;)
+    {
+      if (r == GST_ITERATOR_RESYNC)
+        {
+          gst_iterator_resync (it);
+          continue;
+        }
+      gst_element_set_base_time (g_value_get_object (&item), now);
+      g_value_reset (&item);
+    }
+  g_value_unset (&item);
+  gst_element_set_clock (pipeline, clock);
+  return gst_element_set_state (pipeline, GST_STATE_PLAYING);
+}
+
 /* What reached a socket before the pipeline reads it (the peer sends once
  * it has our answer, which leaves before we build this) is late already:
  * fed at once to the jitter buffer, the burst would be dropped there in
@@ -2364,7 +2404,7 @@ build_pipeline (DtGstSession              *self,
   update_rx_gate (self);
 
   drop_stale_packets (self->rtp_socket);
-  if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+  if (play_on_one_timeline (self->pipeline) == GST_STATE_CHANGE_FAILURE)
     {
       /* The element that refused posted why; the watch would only see it
        * after the call has already ended. */

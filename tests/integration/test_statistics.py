@@ -212,3 +212,32 @@ def test_audio_nobody_listens_to_stops_before_the_jitter_buffer(harness, tmp_pat
     recorded("first.wav")
     unheard("after the recording")
     recorded("second.wav")
+
+
+def test_a_file_source_is_sent_at_the_pace_of_the_call(harness, tmp_path):
+    """A call whose source is a file sends one packet per 20 ms from the
+    start, on every call of a daemon, and they reach the far end.
+
+    The sending mixer (a file is mixed over live silence) once woke while
+    its pipeline went to PLAYING, holding the clock but not yet its base
+    time: it found the call's whole timeline overdue and sent seconds of
+    silence at once, then nothing until the clock caught up. That was a
+    race, lost about one call in twenty and never on a daemon's first
+    call; so this makes twenty calls in a row, and each is a chance."""
+    a, b = direct_pair(harness)
+    sent = audio.write_wav(tmp_path / "b.wav", audio.tone(8000, 1000, 5000, amplitude=0.3), 8000)
+    for n in range(20):
+        call_a = dial(a, f"sip:b@127.0.0.1:{b.port}", audio_source="silence")
+        call_b = incoming(b)
+        answered = time.monotonic()
+        answer(b, call_b, audio_source=f"file:{sent}")
+        wait_state(a, call_a, "active")
+        time.sleep(0.6)
+        b_sent = statistics(b, call_b)["packets-sent"]
+        elapsed = time.monotonic() - answered
+        a_received = statistics(a, call_a)["packets-received"]
+        a.call(call_a, CALL, "Hangup")
+        wait_state(b, call_b, "terminated")
+        # A burst would be 100 packets and more; a silent sender, none.
+        assert b_sent <= elapsed / 0.02 + 10, (n, b_sent, elapsed)
+        assert a_received >= 0.5 / 0.02 - 10, (n, a_received, b_sent)
