@@ -102,8 +102,12 @@ def history(daemon, **filt):
 
 
 def wait_file(path, timeout=5):
-    wait_for(lambda: path.exists() and audio.wav_info(path)["finalised"], timeout,
-             what=f"{path} to be finalised")
+    def finalised():
+        try:
+            return path.exists() and audio.wav_info(path)["finalised"]
+        except ValueError:
+            return False  # not a WAV file yet: nothing written so far
+    wait_for(finalised, timeout, what=f"{path} to be finalised")
 
 
 @pytest.mark.parametrize("codec", ["pcmu", "pcma", "g722", "opus"])
