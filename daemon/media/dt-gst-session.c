@@ -1995,6 +1995,13 @@ add_udpsrc (GstElement  *pipeline,
   return src;
 }
 
+static void
+set_base_time (const GValue *item,
+               gpointer      user_data)
+{
+  gst_element_set_base_time (g_value_get_object (item), *(const GstClockTime *) user_data);
+}
+
 /* GStreamer hands the pipeline's clock to every element at once on the
  * way to PLAYING, but each element's base time only when its own turn
  * comes. A mixer (an aggregator) is already running then; woken in
@@ -2009,7 +2016,6 @@ play_on_one_timeline (GstElement *pipeline)
 {
   g_autoptr(GstClock) clock = NULL;
   g_autoptr(GstIterator) it = NULL;
-  GValue item = G_VALUE_INIT;
   GstClockTime now;
 
   /* In PAUSED the sinks that have a clock (a sound card) offer it. */
@@ -2022,17 +2028,8 @@ play_on_one_timeline (GstElement *pipeline)
   gst_element_set_start_time (pipeline, GST_CLOCK_TIME_NONE);
   gst_element_set_base_time (pipeline, now);
   it = gst_bin_iterate_recurse (GST_BIN (pipeline));
-  for (GstIteratorResult r; (r = gst_iterator_next (it, &item)) != GST_ITERATOR_DONE && r != GST_ITERATOR_ERROR;)
-    {
-      if (r == GST_ITERATOR_RESYNC)
-        {
-          gst_iterator_resync (it);
-          continue;
-        }
-      gst_element_set_base_time (g_value_get_object (&item), now);
-      g_value_reset (&item);
-    }
-  g_value_unset (&item);
+  while (gst_iterator_foreach (it, set_base_time, &now) == GST_ITERATOR_RESYNC)
+    gst_iterator_resync (it);
   gst_element_set_clock (pipeline, clock);
   return gst_element_set_state (pipeline, GST_STATE_PLAYING);
 }
