@@ -1,7 +1,8 @@
 """Scaling: concurrent G.711 calls between two dialtoned, and between two
 baresip (one process per side holding every call), until a call fails or
 the received audio loses more than 1 %; then the largest good count is held
-for 60 s, or the step below it if that fails."""
+for 60 s, or the step below it if that fails. The CPU per call at 50 calls
+is then measured again, the two daemons taking turns, a few times each."""
 
 import time
 
@@ -21,6 +22,7 @@ SMOKE_STEPS = (1, 2)
 MAX_LOSS = 0.01
 AT = 50                 # the calls at which the per-call cost is compared
 HOLD_TRIES = 2          # counts tried for the 60 s hold: the largest good one, then the step below
+SMOKE_AT = 2
 
 
 class Side:
@@ -148,6 +150,40 @@ def finish(h, pair, side):
     side.notes.append(f"hang-up and stop took {time.monotonic() - started:.1f} s")
 
 
+def cpu_in_turns(ctx, makers, n, window):
+    """CPU % of one core per call per endpoint at n calls: each daemon
+    measured ctx.repeat times, in turns (A B, B A, A B …), each time with
+    new processes. The sweeps run minutes apart, and this shared machine's
+    load drifts in minutes: a ratio of two sweep points carries that
+    drift, a ratio of medians taken in turns much less of it. Returns
+    {name: [samples]} (caller and callee per turn) and notes."""
+    samples = {name: [] for name in makers}
+    notes = []
+    order = list(makers)
+    for turn in range(ctx.repeat):
+        for name in (order if turn % 2 == 0 else order[::-1]):
+            side = Side(name)
+            h = ctx.Harness(ctx.tmp / f"{name}-cpu-{turn}")
+            pair = None
+            try:
+                pair = makers[name](h, n)
+                bad = pair.dial(n, timeout=90)
+                if bad:
+                    notes.append(f"{name}, turn {turn + 1}: {bad} of {n} calls not answered")
+                    continue
+                time.sleep(ctx.size(3.0, 0.3))     # the last batch's pipelines start
+                cpu = cpu_percent(list(pair.pids.values()), window)
+                if pair.up() < n:
+                    notes.append(f"{name}, turn {turn + 1}: {n - pair.up()} calls ended in the window")
+                    continue
+                samples[name] += [cpu[pid] / n for pid in pair.pids.values()]
+            except (TimeoutError, RuntimeError) as e:
+                notes.append(f"{name}, turn {turn + 1}: {str(e)[:160]}")
+            finally:
+                finish(h, pair, side)
+    return samples, notes
+
+
 def run(ctx):
     raise_fd_limit()
     steps = ctx.size(STEPS, SMOKE_STEPS)
@@ -169,14 +205,11 @@ def run(ctx):
             sides["baresip"].stopped = (f"{BARESIP_MAX}, near the 255 calls baresip 1.0 takes in "
                                         "one process (line numbers)")
 
-    def per_call(side):
-        """CPU % of one core per call per endpoint, at AT calls (or the
-        largest count measured below it, in a smoke run)."""
-        at = max((n for n in side.points if n <= AT), default=None)
-        if at is None:
-            return None, None
-        p = side.points[at]
-        return [p["caller_cpu"] / at, p["callee_cpu"] / at], at
+    at = ctx.size(AT, SMOKE_AT)
+    makers = {"dialtoned": lambda h, n: DialtonePair(h, "pcmu", max_calls=n)}
+    if ctx.peer:
+        makers["baresip"] = lambda h, n: BaresipPair(h, "pcmu", max_calls=n, seconds=window + 120)
+    turns, turn_notes = cpu_in_turns(ctx, makers, at, window)
 
     def rss_per_call(side, at):
         if at is None or at == 1 or 1 not in side.points:
@@ -186,14 +219,17 @@ def run(ctx):
 
     d = sides["dialtoned"]
     b = sides.get("baresip")
-    d_cpu, d_at = per_call(d)
-    b_cpu, b_at = per_call(b) if b else (None, None)
+    d_at = max((n for n in d.points if n <= AT), default=None)
+    b_at = max((n for n in b.points if n <= AT), default=None) if b else None
     method = {s.name: s.method for s in sides.values()}
     notes = "; ".join(f"{s.name} stopped at {s.stopped}" + (f" ({'; '.join(s.notes)})" if s.notes else "")
                       for s in sides.values())
     rows = [
-        figure(f"CPU per call at {AT} calls", "% core", d_cpu or [], b_cpu, target="≤ baresip",
-               note=f"per endpoint (samples: caller, callee); measured at {d_at} / {b_at} calls"),
+        figure(f"CPU per call at {AT} calls", "% core", turns["dialtoned"], turns.get("baresip"),
+               target="≤ baresip",
+               note=f"per endpoint, {at} calls, {window} s; {ctx.repeat} turns each, the daemons "
+                    "taking turns with new processes (samples: caller, callee per turn)"
+                    + (f"; {'; '.join(turn_notes)}" if turn_notes else "")),
         figure(f"RSS per call at {AT} calls", "MiB", rss_per_call(d, d_at) or [],
                rss_per_call(b, b_at) if b else None,
                note="(RSS at N − RSS at 1) / (N − 1), per endpoint; baresip's without the "
