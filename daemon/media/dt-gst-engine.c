@@ -6,6 +6,8 @@
 #include <gst/gst.h>
 
 #include "core/dt-error.h"
+#include "dt-gst-push-src.h"
+#include "dt-gst-receiver.h"
 #include "dt-gst-session.h"
 #include "dt-media-endpoint.h"
 
@@ -14,6 +16,7 @@ struct _DtGstEngine {
   gboolean   initialised;
   gboolean   warned_no_audio_device;
   GPtrArray *codecs;  /* what this machine's plugins can do; found once */
+  DtGstReceiver *receiver;  /* made at the first call */
 };
 
 static void dt_gst_engine_iface_init (DtMediaEngineInterface *iface);
@@ -46,6 +49,11 @@ dt_gst_engine_ensure_init (DtGstEngine  *self,
       g_set_error (error, DT_ERROR, DT_ERROR_FAILED, "cannot start GStreamer: %s", local_error->message);
       return FALSE;
     }
+  if (!dt_gst_push_src_register ())
+    {
+      g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "cannot register the dtpushsrc element");
+      return FALSE;
+    }
   self->initialised = TRUE;
   {
     g_autofree char *version = gst_version_string ();
@@ -53,6 +61,15 @@ dt_gst_engine_ensure_init (DtGstEngine  *self,
     g_info ("%s ready", version);
   }
   return TRUE;
+}
+
+DtGstReceiver *
+dt_gst_engine_get_receiver (DtGstEngine  *self,
+                            GError      **error)
+{
+  if (self->receiver == NULL)
+    self->receiver = dt_gst_receiver_new (error);
+  return self->receiver;
 }
 
 static const char *
@@ -177,6 +194,7 @@ dt_gst_engine_finalize (GObject *object)
   DtGstEngine *self = DT_GST_ENGINE (object);
 
   g_clear_pointer (&self->codecs, g_ptr_array_unref);
+  g_clear_object (&self->receiver);
   G_OBJECT_CLASS (dt_gst_engine_parent_class)->finalize (object);
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/dt-media.h"
+#include "dt-gst-receiver.h"
 
 G_BEGIN_DECLS
 
@@ -16,5 +17,8 @@ gboolean     dt_gst_engine_ensure_init     (DtGstEngine  *self,
                                             GError      **error);
 char        *dt_gst_engine_resolve_auto    (DtGstEngine  *self,
                                             gboolean      is_source);
+/* The thread that receives every call's RTP; made at the first call. */
+DtGstReceiver *dt_gst_engine_get_receiver  (DtGstEngine  *self,
+                                            GError      **error);
 
 G_END_DECLS

@@ -8,6 +8,8 @@
 #include <gst/gst.h>
 
 #include "core/dt-error.h"
+#include "dt-gst-push-src.h"
+#include "dt-gst-receiver.h"
 
 /* How long the file mixer waits for its live silence before mixing
  * without it: only matters on a loaded machine. */
@@ -112,7 +114,10 @@ struct _DtGstSession {
   DtMediaDescription  *local;
   DtMediaDescription  *remote;
 
-  gint                 rx_packets;   /* atomic: counted in a streaming thread */
+  /* What the engine's receiver pushes in: RTP, RTCP. */
+  DtGstPushSrc        *rx_sources[2];
+  DtGstReceiverEntry  *rx_entries[2];
+  gint                 rx_packets;   /* atomic: counted in the receiver's thread */
   gint                 rx_seen;
   gint64               rx_changed_usec;
   guint                rtp_timer;
@@ -129,6 +134,7 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (DtGstSession, dt_gst_session, G_TYPE_OBJECT,
 static void end_playback  (DtGstSession *self,
                            const char   *reason);
 static void end_recording (DtGstSession *self);
+static void stop_receiving (DtGstSession *self);
 
 static const CodecElements *
 elements_for (const DtCodec *codec)
@@ -665,17 +671,6 @@ on_rtpbin_pad_added (GstElement *rtpbin,
        * take its latency into account (handled on the main thread). */
       gst_element_post_message (snap->pipeline, gst_message_new_latency (GST_OBJECT (snap->pipeline)));
     }
-}
-
-static GstPadProbeReturn
-count_rtp (GstPad          *pad,
-           GstPadProbeInfo *info,
-           gpointer         user_data)
-{
-  DtGstSession *self = user_data;
-
-  g_atomic_int_inc (&self->rx_packets);
-  return GST_PAD_PROBE_OK;
 }
 
 static void
@@ -1835,6 +1830,7 @@ destroy_pipeline (DtGstSession *self)
   if (self->pipeline == NULL)
     return;
   g_clear_handle_id (&self->bus_watch, g_source_remove);
+  stop_receiving (self);
   gst_element_set_state (self->pipeline, GST_STATE_NULL);
   end_playback (self, "stopped");
   end_recording (self);
@@ -1968,24 +1964,22 @@ add_udpsink (GstElement  *pipeline,
   return link_sender (rtpbin, rtpbin_pad, srtp_encoder, enc_pad, sink, error);
 }
 
+/* What a socket receives enters the pipeline here, pushed by the
+ * engine's receiver thread (see start_receiving). */
 static GstElement *
-add_udpsrc (GstElement  *pipeline,
-            GSocket     *socket,
-            const char  *caps,
-            GstElement  *rtpbin,
-            const char  *rtpbin_pad,
-            GError     **error)
+add_push_src (GstElement  *pipeline,
+              const char  *caps,
+              GstElement  *rtpbin,
+              const char  *rtpbin_pad,
+              GError     **error)
 {
-  GstElement *src = make ("udpsrc", error);
+  GstElement *src = make ("dtpushsrc", error);
   g_autoptr(GstCaps) c = NULL;
 
   if (src == NULL)
     return NULL;
   c = gst_caps_from_string (caps);
-  /* RTP goes to the address in the SDP, not to where packets come from:
-   * the sender's address, a GSocketAddress and a meta on every packet,
-   * would be made for nothing. */
-  g_object_set (src, "socket", socket, "close-socket", FALSE, "caps", c, "retrieve-sender-address", FALSE, NULL);
+  g_object_set (src, "caps", c, NULL);
   gst_bin_add (GST_BIN (pipeline), src);
   if (!link_pads (src, "src", rtpbin, rtpbin_pad))
     {
@@ -1993,6 +1987,46 @@ add_udpsrc (GstElement  *pipeline,
       return NULL;
     }
   return src;
+}
+
+/* Once the pipeline plays: the receiver pushes each socket's datagrams
+ * into its source, RTP packets counted for the RTP timeout. */
+static gboolean
+start_receiving (DtGstSession  *self,
+                 GError       **error)
+{
+  DtGstReceiver *receiver = dt_gst_engine_get_receiver (self->engine, error);
+  GSocket *sockets[2] = { self->rtp_socket, self->rtcp_socket };
+
+  if (receiver == NULL)
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (sockets); i++)
+    {
+      if (!dt_gst_push_src_start (self->rx_sources[i]))
+        {
+          g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "the audio pipeline does not take what it receives");
+          return FALSE;
+        }
+      self->rx_entries[i] = dt_gst_receiver_add (receiver, sockets[i], self->rx_sources[i],
+                                                 i == 0 ? &self->rx_packets : NULL, error);
+      if (self->rx_entries[i] == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Before the pipeline stops: its sources must not be pushed into while
+ * their pads go. */
+static void
+stop_receiving (DtGstSession *self)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (self->rx_entries); i++)
+    {
+      if (self->rx_entries[i] != NULL)
+        dt_gst_receiver_remove (dt_gst_engine_get_receiver (self->engine, NULL),
+                                g_steal_pointer (&self->rx_entries[i]));
+      g_clear_object (&self->rx_sources[i]);
+    }
 }
 
 static void
@@ -2071,11 +2105,10 @@ build_pipeline (DtGstSession              *self,
   GstElement *srtp_encoder = NULL;
   GstElement *rtpbin, *mixer = NULL, *mixer_out = NULL, *source, *source_out, *send_out, *send_tee, *valve;
   GstElement *encoder, *payloader, *dtmf_mux;
-  GstElement *rtp_src, *rx_selector, *rx_tee;
+  GstElement *rtp_src, *rtcp_src, *rx_selector, *rx_tee;
   GstElement *dtmf_src = NULL;
   GstPad *source_pad = NULL;
   g_autoptr(GstCaps) caps = NULL;
-  g_autoptr(GstPad) probe_pad = NULL;
   g_autoptr(GstBus) bus = NULL;
   guint rate, channels = 1, ptime;
 
@@ -2372,20 +2405,20 @@ build_pipeline (DtGstSession              *self,
     }
 
   /* Encrypted packets go to srtpdec first, which takes only SRTP caps. */
-  if ((rtp_src = add_udpsrc (pipeline, self->rtp_socket,
-                             srtp_encoder ? "application/x-srtp, media=(string)audio"
-                                          : "application/x-rtp, media=(string)audio",
-                             rtpbin, "recv_rtp_sink_0", error)) == NULL ||
-      add_udpsrc (pipeline, self->rtcp_socket, srtp_encoder ? "application/x-srtcp" : "application/x-rtcp",
-                  rtpbin, "recv_rtcp_sink_0", error) == NULL)
+  if ((rtp_src = add_push_src (pipeline,
+                               srtp_encoder ? "application/x-srtp, media=(string)audio"
+                                            : "application/x-rtp, media=(string)audio",
+                               rtpbin, "recv_rtp_sink_0", error)) == NULL ||
+      (rtcp_src = add_push_src (pipeline, srtp_encoder ? "application/x-srtcp" : "application/x-rtcp",
+                                rtpbin, "recv_rtcp_sink_0", error)) == NULL)
     return FALSE;
-  probe_pad = gst_element_get_static_pad (rtp_src, "src");
-  gst_pad_add_probe (probe_pad, GST_PAD_PROBE_TYPE_BUFFER, count_rtp, self, NULL);
 
   bus = gst_pipeline_get_bus (GST_PIPELINE (pipeline));
   self->bus_watch = gst_bus_add_watch (bus, on_bus_message, self);
   self->pipeline = g_steal_pointer (&pipeline);
   self->send_valve = valve;
+  self->rx_sources[0] = DT_GST_PUSH_SRC (gst_object_ref (rtp_src));
+  self->rx_sources[1] = DT_GST_PUSH_SRC (gst_object_ref (rtcp_src));
   self->send_mixer = mixer;
   self->mixer_out = mixer_out;
   self->source_out = source_out;
@@ -2417,6 +2450,11 @@ build_pipeline (DtGstSession              *self,
         }
       else
         g_set_error_literal (error, DT_ERROR, DT_ERROR_FAILED, "the audio pipeline does not start");
+      destroy_pipeline (self);
+      return FALSE;
+    }
+  if (!start_receiving (self, error))
+    {
       destroy_pipeline (self);
       return FALSE;
     }

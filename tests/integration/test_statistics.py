@@ -11,7 +11,7 @@ import time
 import pytest
 
 from harness import audio, free_port, wait_for
-from test_calls import CALL, answer, config, dial, incoming, raw_call_answered, wait_file, wait_state
+from test_calls import CALL, answer, config, dial, incoming, raw_call_answered, state, wait_file, wait_state
 
 COUNTERS = ("packets-sent", "packets-received", "packets-lost", "packets-late")
 
@@ -241,3 +241,55 @@ def test_a_file_source_is_sent_at_the_pace_of_the_call(harness, tmp_path):
         # A burst would be 100 packets and more; a silent sender, none.
         assert b_sent <= elapsed / 0.02 + 10, (n, b_sent, elapsed)
         assert a_received >= 0.5 / 0.02 - 10, (n, a_received, b_sent)
+
+
+def test_one_thread_receives_every_call_and_shrugs_off_bad_datagrams(harness):
+    """Two raw peers call one daemon at once and send their RTP with junk
+    between the packets: an empty datagram, one byte, a header cut short,
+    a wrong RTP version, a 60 000-byte datagram, and junk at the RTCP port.
+    Every good packet of each call is counted on its own call and nothing
+    else is; both calls stay up; and one thread of the daemon receives for
+    both (no per-socket udpsrc thread)."""
+    b = harness.daemon("b", config=config("pcmu")).start()
+    b.port = free_port()
+    b.add_account("lan", address="sip:b@127.0.0.1", local_address="127.0.0.1", local_port=b.port,
+                  allow_direct_calls=True)
+    b.wait_account("lan", "unregistered", "no-registrar")
+
+    peers = []
+    try:
+        for _ in range(2):
+            client, rtp, call_b, ok = raw_call_answered(b, b.port)
+            peers.append((client, rtp, call_b))
+            media = re.search(r"c=IN IP4 (\S+).*?m=audio (\d+)", ok.body, re.S)
+            target = (media.group(1), int(media.group(2)))
+            rtcp = re.search(r"a=rtcp:(\d+)", ok.body)
+            peers[-1] += (target, (target[0], int(rtcp.group(1)) if rtcp else target[1] + 1))
+            wait_state(b, call_b, "active")
+        junk = [b"", b"\x80", rtp_packet(1, 0)[:7], b"\x00" + rtp_packet(1, 0)[1:], b"\x00" * 60000]
+        good = 50
+        start = time.monotonic()
+        for i in range(good):
+            time.sleep(max(0.0, start + i * 0.020 - time.monotonic()))
+            for n, (_, rtp, _, target, rtcp_target) in enumerate(peers):
+                rtp.sendto(rtp_packet(2000 + i, 160 * i, ssrc=0x5EED + n), target)
+                rtp.sendto(junk[i % len(junk)], target)
+                rtp.sendto(junk[(i + 1) % len(junk)], rtcp_target)
+        time.sleep(0.3)
+
+        receivers = [t for t in pathlib.Path(f"/proc/{b.process.popen.pid}/task").iterdir()
+                     if (t / "comm").read_text().strip() == "dt-rtp-receive"]
+        udpsrc = [t for t in pathlib.Path(f"/proc/{b.process.popen.pid}/task").iterdir()
+                  if (t / "comm").read_text().strip().startswith("udpsrc")]
+        for _, _, call_b, _, _ in peers:
+            stats = statistics(b, call_b)
+            print(f"\n{call_b}: {stats}")
+            assert stats["packets-received"] == good, stats
+            assert state(b, call_b) == "active"
+        assert len(receivers) == 1 and not udpsrc, (len(receivers), len(udpsrc))
+    finally:
+        for client, rtp, *_ in peers:
+            client.bye()
+            client.close()
+            rtp.close()
+    assert b.process.popen.poll() is None
