@@ -143,7 +143,7 @@ dt_gst_receiver_remove (DtGstReceiver      *self,
 {
   g_mutex_lock (&self->lock);
   epoll_ctl (self->epoll_fd, EPOLL_CTL_DEL, entry->fd, NULL);
-  g_atomic_int_dec_and_test (&self->sockets);
+  g_atomic_int_add (&self->sockets, -1);
   entry->removed = TRUE;
   g_clear_object (&entry->source);
   self->removed = g_slist_prepend (self->removed, entry);
