@@ -153,18 +153,21 @@ def test_skipped_sequence_numbers_are_lost_packets(harness, tmp_path, sink):
     assert re.search(r"^packets-lost +\d+ \(\d+\.\d\d % of the received audio\)$", r.stdout, re.M), r.stdout
 
 
-def thread_switches(daemon, name):
-    """Context switches so far of the daemon's threads called `name`."""
-    total = 0
+def daemon_threads(daemon):
+    """(name, /proc status text) of each of the daemon's threads now."""
+    threads = []
     for task in pathlib.Path(f"/proc/{daemon.process.popen.pid}/task").iterdir():
         try:
-            if (task / "comm").read_text().strip() != name:
-                continue
-            status = (task / "status").read_text()
+            threads.append(((task / "comm").read_text().strip(), (task / "status").read_text()))
         except (FileNotFoundError, ProcessLookupError):
             continue            # the thread ended meanwhile
-        total += sum(int(line.split()[1]) for line in status.splitlines() if "ctxt_switches" in line)
-    return total
+    return threads
+
+
+def thread_switches(daemon, name):
+    """Context switches so far of the daemon's threads called `name`."""
+    return sum(int(line.split()[1]) for comm, status in daemon_threads(daemon) if comm == name
+               for line in status.splitlines() if "ctxt_switches" in line)
 
 
 def test_audio_nobody_listens_to_stops_before_the_jitter_buffer(harness, tmp_path):
@@ -277,10 +280,9 @@ def test_one_thread_receives_every_call_and_shrugs_off_bad_datagrams(harness):
                 rtp.sendto(junk[(i + 1) % len(junk)], rtcp_target)
         time.sleep(0.3)
 
-        receivers = [t for t in pathlib.Path(f"/proc/{b.process.popen.pid}/task").iterdir()
-                     if (t / "comm").read_text().strip() == "dt-rtp-receive"]
-        udpsrc = [t for t in pathlib.Path(f"/proc/{b.process.popen.pid}/task").iterdir()
-                  if (t / "comm").read_text().strip().startswith("udpsrc")]
+        names = [comm for comm, _ in daemon_threads(b)]
+        receivers = [n for n in names if n == "dt-rtp-receive"]
+        udpsrc = [n for n in names if n.startswith("udpsrc")]
         for _, _, call_b, _, _ in peers:
             stats = statistics(b, call_b)
             print(f"\n{call_b}: {stats}")
