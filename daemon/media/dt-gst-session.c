@@ -1749,6 +1749,32 @@ drop_all_links (DtGstSession *self)
   self->outgoing_links = 0;
 }
 
+/* Runs in the thread that posts. Starting and stopping a pipeline posts a
+ * state change for every element at every step, and every streaming
+ * thread its status: about 60 messages a call that nobody reads, each of
+ * which woke the main loop and was dispatched there, while the call was
+ * being set up. */
+static GstBusSyncReply
+drop_unread_messages (GstBus     *bus,
+                      GstMessage *message,
+                      gpointer    user_data)
+{
+  switch (GST_MESSAGE_TYPE (message))
+    {
+    case GST_MESSAGE_ERROR:
+    case GST_MESSAGE_WARNING:
+    case GST_MESSAGE_ELEMENT:
+    case GST_MESSAGE_APPLICATION:
+    case GST_MESSAGE_LATENCY:
+    case GST_MESSAGE_EOS:
+      return GST_BUS_PASS;
+    default:
+      /* What is dropped is the handler's to release (GstBusSyncHandler). */
+      gst_message_unref (message);
+      return GST_BUS_DROP;
+    }
+}
+
 static gboolean
 on_bus_message (GstBus     *bus,
                 GstMessage *message,
@@ -2414,6 +2440,7 @@ build_pipeline (DtGstSession              *self,
     return FALSE;
 
   bus = gst_pipeline_get_bus (GST_PIPELINE (pipeline));
+  gst_bus_set_sync_handler (bus, drop_unread_messages, NULL, NULL);
   self->bus_watch = gst_bus_add_watch (bus, on_bus_message, self);
   self->pipeline = g_steal_pointer (&pipeline);
   self->send_valve = valve;
