@@ -2570,6 +2570,20 @@ session_start (DtMediaSession           *session,
   return TRUE;
 }
 
+/* The call has ended but stays on D-Bus a while: its ports go back now,
+ * for the next call (a small rtp-port range would otherwise run out), and
+ * so do their descriptors. */
+static void
+close_sockets (DtGstSession *self)
+{
+  if (self->rtp_socket)
+    g_socket_close (self->rtp_socket, NULL);
+  if (self->rtcp_socket)
+    g_socket_close (self->rtcp_socket, NULL);
+  g_clear_object (&self->rtp_socket);
+  g_clear_object (&self->rtcp_socket);
+}
+
 static gboolean
 finish_drain (gpointer user_data)
 {
@@ -2577,6 +2591,7 @@ finish_drain (gpointer user_data)
 
   self->drain_timer = 0;
   destroy_pipeline (self);
+  close_sockets (self);
   g_object_unref (self);
   return G_SOURCE_REMOVE;
 }
@@ -2621,7 +2636,10 @@ session_stop (DtMediaSession *session)
   self->stopped = TRUE;
   g_clear_handle_id (&self->rtp_timer, g_source_remove);
   if (self->pipeline == NULL)
-    return;
+    {
+      close_sockets (self);
+      return;
+    }
 
   /* Nothing leaves after the call's end, however long the teardown. */
   if (self->send_valve != NULL)
@@ -2865,12 +2883,7 @@ dt_gst_session_finalize (GObject *object)
   g_clear_handle_id (&self->rtp_timer, g_source_remove);
   g_clear_handle_id (&self->drain_timer, g_source_remove);
   destroy_pipeline (self);
-  if (self->rtp_socket)
-    g_socket_close (self->rtp_socket, NULL);
-  if (self->rtcp_socket)
-    g_socket_close (self->rtcp_socket, NULL);
-  g_clear_object (&self->rtp_socket);
-  g_clear_object (&self->rtcp_socket);
+  close_sockets (self);
   g_clear_object (&self->engine);
   g_clear_pointer (&self->local, dt_media_description_free);
   g_clear_pointer (&self->remote, dt_media_description_free);

@@ -212,6 +212,64 @@ def test_direct_call_without_registrar(harness, tmp_path):
     assert audio.contains_signal(sent, received, min_correlation=0.9)
 
 
+def free_port_pair():
+    """An even UDP port whose next port is free too: an RTP/RTCP pair."""
+    for _ in range(200):
+        port = free_port() & ~1
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rtp, \
+                    socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rtcp:
+                rtp.bind(("0.0.0.0", port))
+                rtcp.bind(("0.0.0.0", port + 1))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free even/odd UDP port pair")
+
+
+def open_descriptors(daemon):
+    return len(list(pathlib.Path(f"/proc/{daemon.process.pid}/fd").iterdir()))
+
+
+def test_an_ended_call_gives_back_its_ports_and_descriptors_at_once(harness):
+    """An ended call stays on D-Bus for 10 s, so that clients can read how
+    it ended; its RTP ports and descriptors must not wait for that. The
+    callee has one RTP port pair: it takes call after call on it, and after
+    each its open descriptors are back where they were."""
+    a = harness.daemon("a", config=config("pcmu")).start()
+    rtp = free_port_pair()
+    b = harness.daemon("b", config=config("pcmu", f"rtp-port-min={rtp}\nrtp-port-max={rtp + 1}\n")).start()
+    port = free_port()
+    a.add_account("lan", address="sip:a@127.0.0.1", local_address="127.0.0.1")
+    b.add_account("lan", address="sip:b@127.0.0.1", local_address="127.0.0.1", local_port=port,
+                  allow_direct_calls=True)
+    b.wait_account("lan", "unregistered", "no-registrar")
+
+    ended = []
+    baseline = None
+    for i in range(3):
+        call_a = dial(a, f"sip:b@127.0.0.1:{port}")
+        call_b = incoming(b)
+        answer(b, call_b)
+        wait_state(a, call_a, "active")
+        assert wait_state(b, call_b, "active")["Media"]["local-port"] == rtp, f"call {i}"
+        b.call(call_b, CALL, "Hangup")
+        wait_state(a, call_a, "terminated")
+        ended.append(call_b)
+        if baseline is None:
+            # The first call loads the media module and starts the RTP
+            # receiving thread, which stay; what a call holds must not.
+            time.sleep(0.5)
+            baseline = open_descriptors(b)
+        else:
+            wait_for(lambda: open_descriptors(b) == baseline, harness.timeout(5),
+                     what=f"the descriptors of call {i} to be closed (baseline {baseline}, "
+                          f"now {open_descriptors(b)})")
+    # Every call is still there to be read: nothing above waited for them to go.
+    assert set(ended) <= set(b.manager_prop("Calls"))
+    assert {state(b, path) for path in ended} == {"terminated"}
+
+
 def mapped(daemon, name):
     maps = pathlib.Path(f"/proc/{daemon.process.popen.pid}/maps").read_text()
     return any(line.rsplit("/", 1)[-1].startswith(name) for line in maps.splitlines())
