@@ -24,6 +24,9 @@ typedef struct {
   char                *path;
   DtGenObjectSkeleton *object;
   DtGenCall           *skeleton;
+  gboolean             exported;
+  guint                export_id;      /* an outgoing call's export, once its INVITE is out */
+  GSList              *dials;          /* Dial calls to answer once it is exported */
 } ExportedCall;
 
 struct _DtDbusExporter {
@@ -52,15 +55,27 @@ call_path (DtCall *call)
   return g_strdup_printf (CALL_PATH_PREFIX "%u", dt_call_get_index (call));
 }
 
-/* Paths of @calls (all of them, or those of one account), oldest first. */
-static GStrv
-call_paths (GPtrArray *calls,
-            DtAccount *only)
+static gboolean
+call_is_exported (DtDbusExporter *self,
+                  DtCall         *call)
 {
+  ExportedCall *ec = g_hash_table_lookup (self->calls, call);
+
+  return ec != NULL && ec->exported;
+}
+
+/* Paths of the exported calls (all of them, or those of one account),
+ * oldest first. */
+static GStrv
+call_paths (DtDbusExporter *self,
+            DtAccount      *only)
+{
+  GPtrArray *calls = dt_manager_get_calls (self->manager);
   GPtrArray *paths = g_ptr_array_new ();
 
   for (guint i = 0; i < calls->len; i++)
-    if (only == NULL || dt_call_get_account (calls->pdata[i]) == only)
+    if ((only == NULL || dt_call_get_account (calls->pdata[i]) == only) &&
+        call_is_exported (self, calls->pdata[i]))
       g_ptr_array_add (paths, call_path (calls->pdata[i]));
   g_ptr_array_add (paths, NULL);
   return (GStrv) g_ptr_array_free (paths, FALSE);
@@ -196,15 +211,20 @@ dial (DtDbusExporter        *self,
 {
   g_autoptr(GError) error = NULL;
   DtCall *call = dt_manager_dial (self->manager, account, uri, options, &error);
-  g_autofree char *path = NULL;
+  ExportedCall *ec;
 
   if (call == NULL)
     {
       dt_dbus_return_error (invocation, error);
       return;
     }
-  path = call_path (call);
-  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(o)", path));
+  /* The reply names the call: it follows the call's InterfacesAdded. */
+  ec = g_hash_table_lookup (self->calls, call);
+  g_assert (ec != NULL);
+  if (!ec->exported)
+    ec->dials = g_slist_append (ec->dials, g_object_ref (invocation));
+  else
+    g_dbus_method_invocation_return_value (invocation, g_variant_new ("(o)", ec->path));
 }
 
 static gboolean
@@ -347,7 +367,7 @@ sync_account (ExportedAccount *ea)
   dt_gen_account_set_transport (s, dt_account_get_transport (a));
   dt_gen_account_set_registration_expires_usec (s, (guint64) dt_account_get_registration_expires_usec (a));
   {
-    g_auto(GStrv) calls = call_paths (dt_manager_get_calls (ea->exporter->manager), a);
+    g_auto(GStrv) calls = call_paths (ea->exporter, a);
     dt_gen_account_set_calls (s, (const char * const *) calls);
   }
 }
@@ -561,6 +581,36 @@ sync_call (ExportedCall *ec)
   dt_gen_call_set_conference (s, dt_call_get_conference (c));
 }
 
+static void sync_calls_lists (DtDbusExporter *self);
+
+/* InterfacesAdded carries every property: a client joining mid-call sees
+ * the whole state at once. Whatever the call emits goes through here
+ * first, so a client never sees a call's signal before the call. */
+static void
+export_call (ExportedCall *ec)
+{
+  if (ec->exported)
+    return;
+  ec->exported = TRUE;
+  g_clear_handle_id (&ec->export_id, g_source_remove);
+  sync_call (ec);
+  g_dbus_object_manager_server_export (ec->exporter->object_manager, G_DBUS_OBJECT_SKELETON (ec->object));
+  sync_calls_lists (ec->exporter);
+  for (GSList *l = ec->dials; l != NULL; l = l->next)
+    g_dbus_method_invocation_return_value (l->data, g_variant_new ("(o)", ec->path));
+  g_slist_free_full (g_steal_pointer (&ec->dials), g_object_unref);
+}
+
+static gboolean
+export_call_later (gpointer user_data)
+{
+  ExportedCall *ec = user_data;
+
+  ec->export_id = 0;
+  export_call (ec);
+  return G_SOURCE_REMOVE;
+}
+
 /* One property changed: only it is copied, since a call notifies several
  * times at each step (a full copy, media info included, at every notify
  * was most of the work of a call's setup). The full copy still runs at
@@ -609,6 +659,7 @@ on_call_state_changed (DtCall            *call,
                        DtCallStateReason  reason,
                        ExportedCall      *ec)
 {
+  export_call (ec);
   sync_call (ec);
   g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (ec->skeleton));
   dt_gen_call_emit_state_changed (ec->skeleton,
@@ -788,6 +839,7 @@ on_call_dtmf_received (DtCall       *call,
                        const char   *digit,
                        ExportedCall *ec)
 {
+  export_call (ec);
   dt_gen_call_emit_dtmf_received (ec->skeleton, digit);
 }
 
@@ -797,6 +849,7 @@ on_call_playback_finished (DtCall       *call,
                            const char   *reason,
                            ExportedCall *ec)
 {
+  export_call (ec);
   dt_gen_call_emit_playback_finished (ec->skeleton, path, reason);
 }
 
@@ -855,10 +908,15 @@ handle_call_transfer_to_call (DtGenCall             *skeleton,
 static void
 exported_call_free (ExportedCall *ec)
 {
+  g_clear_handle_id (&ec->export_id, g_source_remove);
+  /* Only when the daemon stops within the call's first turn. */
+  for (GSList *l = ec->dials; l != NULL; l = l->next)
+    g_dbus_method_invocation_return_error_literal (l->data, DT_ERROR, DT_ERROR_FAILED, "the daemon is stopping");
+  g_slist_free_full (g_steal_pointer (&ec->dials), g_object_unref);
   g_signal_handlers_disconnect_by_data (ec->call, ec);
   g_signal_handlers_disconnect_by_data (ec->skeleton, ec);
   dt_dbus_skeleton_set_reader (ec->skeleton, NULL, NULL);
-  if (ec->exporter->exported)
+  if (ec->exporter->exported && ec->exported)
     g_dbus_object_manager_server_unexport (ec->exporter->object_manager, ec->path);
   g_object_unref (ec->skeleton);
   g_object_unref (ec->object);
@@ -870,7 +928,7 @@ exported_call_free (ExportedCall *ec)
 static void
 sync_calls_lists (DtDbusExporter *self)
 {
-  g_auto(GStrv) paths = call_paths (dt_manager_get_calls (self->manager), NULL);
+  g_auto(GStrv) paths = call_paths (self, NULL);
   GHashTableIter iter;
   gpointer value;
 
@@ -916,10 +974,15 @@ on_call_added (DtManager      *manager,
   ec->object = dt_gen_object_skeleton_new (ec->path);
   dt_gen_object_skeleton_set_call (ec->object, ec->skeleton);
   g_hash_table_insert (self->calls, call, ec);
-  /* InterfacesAdded carries every property: a client joining mid-call
-   * sees the whole state at once. */
-  g_dbus_object_manager_server_export (self->object_manager, G_DBUS_OBJECT_SKELETON (ec->object));
-  sync_calls_lists (self);
+  /* An outgoing call is exported once nua has sent its INVITE: the source
+   * that sends it was attached before this one, and nothing the peer
+   * answers is read before the next turn. That takes the export (a fifth
+   * of a millisecond: the object, InterfacesAdded, the lists) out of the
+   * way of the INVITE; Dial's reply waits for it. */
+  if (dt_call_get_direction (call) == DT_CALL_DIRECTION_OUTGOING)
+    ec->export_id = g_idle_add_full (G_PRIORITY_DEFAULT, export_call_later, ec, NULL);
+  else
+    export_call (ec);
 }
 
 static void

@@ -16,7 +16,7 @@ import threading
 import time
 
 import pytest
-from gi.repository import GLib
+from gi.repository import Gio, GLib
 
 from harness import Kamailio, SipClient, build_dir, free_port, sdp, wait_for
 from harness import audio
@@ -229,6 +229,55 @@ def free_port_pair():
 
 def open_descriptors(daemon):
     return len(list(pathlib.Path(f"/proc/{daemon.process.pid}/fd").iterdir()))
+
+
+def test_dial_answers_once_the_call_is_on_the_bus(harness):
+    """The INVITE leaves before the call is exported on D-Bus (that takes
+    the export out of its way), but a client still sees the call's
+    InterfacesAdded before Dial's reply, which names it, and the call's
+    StateChanged signals only after both."""
+    a = harness.daemon("a", config=config("pcmu")).start()
+    a.add_account("lan", address="sip:a@127.0.0.1", local_address="127.0.0.1")
+    a.wait_account("lan", "unregistered", "no-registrar")
+    # A peer that takes the INVITE and never answers: the call stays dialing.
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    peer.settimeout(harness.timeout(5))
+    conn = a.bus.connection
+    seen = []
+
+    def record(_conn, message, incoming):
+        if not incoming:
+            return message
+        body = message.get_body()
+        kind = message.get_message_type()
+        if kind == Gio.DBusMessageType.METHOD_RETURN and body is not None and body.get_type_string() == "(o)":
+            seen.append(("reply", body[0]))
+        elif kind == Gio.DBusMessageType.SIGNAL and message.get_member() == "InterfacesAdded":
+            seen.append(("added", body[0]))
+        elif kind == Gio.DBusMessageType.SIGNAL and message.get_member() == "StateChanged" \
+                and message.get_interface() == CALL:
+            seen.append(("state", message.get_path()))
+        return message
+    # The signals reach this connection only if it asks for them.
+    subs = [conn.signal_subscribe(None, "org.freedesktop.DBus.ObjectManager", "InterfacesAdded", None, None,
+                                  0, lambda *_: None),
+            conn.signal_subscribe(None, CALL, "StateChanged", None, None, 0, lambda *_: None)]
+    filter_id = conn.add_filter(record)
+    try:
+        path = dial(a, f"sip:nobody@127.0.0.1:{peer.getsockname()[1]}")
+        invite, _ = peer.recvfrom(65536)
+        assert invite.startswith(b"INVITE ")
+        a.call(path, CALL, "Hangup")
+        wait_state(a, path, "terminated")
+        wait_for(lambda: ("state", path) in seen, harness.timeout(5), what="the call's StateChanged")
+    finally:
+        conn.remove_filter(filter_id)
+        for sub in subs:
+            conn.signal_unsubscribe(sub)
+        peer.close()
+    order = [event for event in seen if event[1] == path]
+    assert order.index(("added", path)) < order.index(("reply", path)) < order.index(("state", path)), order
 
 
 def test_an_ended_call_gives_back_its_ports_and_descriptors_at_once(harness):
