@@ -950,7 +950,6 @@ on_call_added (DtManager      *manager,
   ec->path = call_path (call);
   ec->skeleton = dt_dbus_call_skeleton_new (write_call_property, ec);
   dt_dbus_skeleton_set_reader (ec->skeleton, read_call_property, ec);
-  sync_call (ec);
   g_signal_connect (ec->skeleton, "handle-answer", G_CALLBACK (handle_call_answer), ec);
   g_signal_connect (ec->skeleton, "handle-hangup", G_CALLBACK (handle_call_hangup), ec);
   g_signal_connect (ec->skeleton, "handle-reject", G_CALLBACK (handle_call_reject), ec);
