@@ -186,17 +186,24 @@ def test_call_from_bob_to_alice(harness, tmp_path):
     assert calls[0]["direction"] == "incoming" and calls[0]["remote-uri"] == "sip:bob@127.0.0.1"
 
 
-def test_direct_call_without_registrar(harness, tmp_path):
-    """A LAN call straight to an IP and port, no registrar."""
+def lan_pair(harness, callee_extra="", callee_env=None):
+    """Daemons a and b with registrar-less accounts on loopback, b taking
+    direct calls on the returned port; `callee_extra` goes to b's [media]."""
     a = harness.daemon("a", config=config("pcmu")).start()
-    # A firewall-friendly RTP range: b's ports must come from it.
-    rtp_min = free_port() & ~1
-    b = harness.daemon("b", config=config("pcmu", f"rtp-port-min={rtp_min}\nrtp-port-max={rtp_min + 3}\n")).start()
+    b = harness.daemon("b", config=config("pcmu", callee_extra), env=callee_env).start()
     port = free_port()
     a.add_account("lan", address="sip:a@127.0.0.1", local_address="127.0.0.1")
     b.add_account("lan", address="sip:b@127.0.0.1", local_address="127.0.0.1", local_port=port,
                   allow_direct_calls=True)
     b.wait_account("lan", "unregistered", "no-registrar")
+    return a, b, port
+
+
+def test_direct_call_without_registrar(harness, tmp_path):
+    """A LAN call straight to an IP and port, no registrar."""
+    # A firewall-friendly RTP range: b's ports must come from it.
+    rtp_min = free_port() & ~1
+    a, b, port = lan_pair(harness, f"rtp-port-min={rtp_min}\nrtp-port-max={rtp_min + 3}\n")
     sent = audio.make_test_signal(tmp_path / "sent.wav", 8000, seconds=3)
     received = tmp_path / "received.wav"
     call_a = dial(a, f"sip:b@127.0.0.1:{port}", audio_source=f"file:{sent}")
@@ -285,14 +292,8 @@ def test_an_ended_call_gives_back_its_ports_and_descriptors_at_once(harness):
     it ended; its RTP ports and descriptors must not wait for that. The
     callee has one RTP port pair: it takes call after call on it, and after
     each its open descriptors are back where they were."""
-    a = harness.daemon("a", config=config("pcmu")).start()
     rtp = free_port_pair()
-    b = harness.daemon("b", config=config("pcmu", f"rtp-port-min={rtp}\nrtp-port-max={rtp + 1}\n")).start()
-    port = free_port()
-    a.add_account("lan", address="sip:a@127.0.0.1", local_address="127.0.0.1")
-    b.add_account("lan", address="sip:b@127.0.0.1", local_address="127.0.0.1", local_port=port,
-                  allow_direct_calls=True)
-    b.wait_account("lan", "unregistered", "no-registrar")
+    a, b, port = lan_pair(harness, f"rtp-port-min={rtp}\nrtp-port-max={rtp + 1}\n")
 
     ended = []
     baseline = None
@@ -329,14 +330,7 @@ def test_media_module_is_loaded_at_the_first_call_and_a_missing_one_fails_the_ca
     loaded when a call first needs media. A module that cannot be loaded
     ends the call with media-failed and a log line naming the file; the
     daemon carries on."""
-    a = harness.daemon("a", config=config("pcmu")).start()
-    b = harness.daemon("b", config=config("pcmu"),
-                       env={"DIALTONE_MEDIA_MODULE_DIR": str(harness.mkdir("no-module"))}).start()
-    port = free_port()
-    a.add_account("lan", address="sip:a@127.0.0.1", local_address="127.0.0.1")
-    b.add_account("lan", address="sip:b@127.0.0.1", local_address="127.0.0.1", local_port=port,
-                  allow_direct_calls=True)
-    b.wait_account("lan", "unregistered", "no-registrar")
+    a, b, port = lan_pair(harness, callee_env={"DIALTONE_MEDIA_MODULE_DIR": str(harness.mkdir("no-module"))})
     assert not mapped(a, "libgstreamer-1.0") and not mapped(a, "dt-media-gst")
 
     call_a = dial(a, f"sip:b@127.0.0.1:{port}")
