@@ -19,14 +19,14 @@ typedef struct {
 } ExportedAccount;
 
 typedef struct {
-  DtDbusExporter      *exporter;
-  DtCall              *call;
-  char                *path;
-  DtGenObjectSkeleton *object;
-  DtGenCall           *skeleton;
-  gboolean             exported;
-  guint                export_id;      /* an outgoing call's export, once its INVITE is out */
-  GSList              *dials;          /* Dial calls to answer once it is exported */
+  DtDbusExporter        *exporter;
+  DtCall                *call;
+  char                  *path;
+  DtGenObjectSkeleton   *object;
+  DtGenCall             *skeleton;
+  gboolean               exported;
+  guint                  export_id;  /* an outgoing call's export, once its INVITE is out */
+  GDBusMethodInvocation *dial;       /* the Dial that placed it, answered once it is exported */
 } ExportedCall;
 
 struct _DtDbusExporter {
@@ -222,7 +222,7 @@ dial (DtDbusExporter        *self,
   ec = g_hash_table_lookup (self->calls, call);
   g_assert (ec != NULL);
   if (!ec->exported)
-    ec->dials = g_slist_append (ec->dials, g_object_ref (invocation));
+    ec->dial = invocation;
   else
     g_dbus_method_invocation_return_value (invocation, g_variant_new ("(o)", ec->path));
 }
@@ -596,9 +596,8 @@ export_call (ExportedCall *ec)
   sync_call (ec);
   g_dbus_object_manager_server_export (ec->exporter->object_manager, G_DBUS_OBJECT_SKELETON (ec->object));
   sync_calls_lists (ec->exporter);
-  for (GSList *l = ec->dials; l != NULL; l = l->next)
-    g_dbus_method_invocation_return_value (l->data, g_variant_new ("(o)", ec->path));
-  g_slist_free_full (g_steal_pointer (&ec->dials), g_object_unref);
+  if (ec->dial != NULL)
+    g_dbus_method_invocation_return_value (g_steal_pointer (&ec->dial), g_variant_new ("(o)", ec->path));
 }
 
 static gboolean
@@ -910,9 +909,9 @@ exported_call_free (ExportedCall *ec)
 {
   g_clear_handle_id (&ec->export_id, g_source_remove);
   /* Only when the daemon stops within the call's first turn. */
-  for (GSList *l = ec->dials; l != NULL; l = l->next)
-    g_dbus_method_invocation_return_error_literal (l->data, DT_ERROR, DT_ERROR_FAILED, "the daemon is stopping");
-  g_slist_free_full (g_steal_pointer (&ec->dials), g_object_unref);
+  if (ec->dial != NULL)
+    g_dbus_method_invocation_return_error_literal (g_steal_pointer (&ec->dial), DT_ERROR, DT_ERROR_FAILED,
+                                                   "the daemon is stopping");
   g_signal_handlers_disconnect_by_data (ec->call, ec);
   g_signal_handlers_disconnect_by_data (ec->skeleton, ec);
   dt_dbus_skeleton_set_reader (ec->skeleton, NULL, NULL);
