@@ -312,7 +312,7 @@ def test_an_ended_call_gives_back_its_ports_and_descriptors_at_once(harness):
             time.sleep(0.5)
             baseline = open_descriptors(b)
         else:
-            wait_for(lambda: open_descriptors(b) == baseline, harness.timeout(5),
+            wait_for(lambda: open_descriptors(b) <= baseline, harness.timeout(5),
                      what=f"the descriptors of call {i} to be closed (baseline {baseline}, "
                           f"now {open_descriptors(b)})")
     # Every call is still there to be read: nothing above waited for them to go.
