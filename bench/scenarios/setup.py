@@ -6,6 +6,7 @@ over plain RTP, silence sent; the first calls of each pair (which load
 codecs and plugins) are not counted."""
 
 import time
+from statistics import median
 
 from benchlib import CALL, Watch, direct_pair, figure, pct
 
@@ -22,15 +23,34 @@ TARGET = "≤ 1.2 ms"
 
 def run(ctx):
     calls = ctx.size(100, 3)
-    ours = dialtoned_setup(ctx, calls)
-    peer = baresip_setup(ctx, calls) if ctx.peer else None
+    ours, ours_rtt = dialtoned_setup(ctx, calls)
+    peer, peer_rtt = baresip_setup(ctx, calls) if ctx.peer else (None, None)
     note = f"{calls} calls one at a time after {WARM_UP} warm-up calls"
+    rtt_note = (f"{calls} requests after the calls, no call up: Properties.Get of the Manager's "
+                "Calls through the bus; baresip: `listcalls` on its control socket")
     return [
         figure("setup median", "ms", ours, peer, target=TARGET, note=note),
         # One sample per side: the 95th percentile of the same calls.
         figure("setup p95", "ms", [round(pct(ours, 95), 3)],
                [round(pct(peer, 95), 3)] if peer else None, note=note),
+        # What a request and its answer cost on each control channel,
+        # and the setup with that taken off: the endpoint's own share.
+        figure("control round trip median", "ms", ours_rtt, peer_rtt, note=rtt_note),
+        figure("setup less the round trip", "ms", [round(median(ours) - median(ours_rtt), 3)],
+               [round(median(peer) - median(peer_rtt), 3)] if peer else None,
+               note="medians of the two rows above"),
     ]
+
+
+def round_trips(request, count):
+    """Times of `count` requests in ms, after a few not counted."""
+    samples = []
+    for i in range(WARM_UP + count):
+        t0 = time.perf_counter()
+        request()
+        if i >= WARM_UP:
+            samples.append(1000 * (time.perf_counter() - t0))
+    return samples
 
 
 def dialtoned_setup(ctx, calls):
@@ -82,7 +102,11 @@ def dialtoned_setup(ctx, calls):
             time.sleep(PAUSE_S)
         watch.close()
         callee.close()
-        return samples
+        get = GLib.Variant("(ss)", ("org.dialtone.Phone1.Manager", "Calls"))
+        rtt = round_trips(lambda: conn.call_sync("org.dialtone.Phone1", "/org/dialtone/Phone1",
+                                                 "org.freedesktop.DBus.Properties", "Get", get,
+                                                 GLib.VariantType("(v)"), 0, 10000, None), calls)
+        return samples, rtt
     finally:
         h.cleanup()
 
@@ -110,7 +134,7 @@ def baresip_setup(ctx, calls):
             alice.wait_closed(since=mark)
             bob.wait_closed(since=0, call_id=established.get("id"))
             time.sleep(PAUSE_S)
-        return samples
+        return samples, round_trips(lambda: alice.command("listcalls"), calls)
     finally:
         h.cleanup()
 
